@@ -1,0 +1,35 @@
+//! greenapi: a client for the Green API WhatsApp gateway's GetAvatar method.
+//!
+//! The core (this crate's Rust API) knows nothing of C or Python: [`Client`], [`Options`],
+//! [`Avatar`] and [`Error`]. The C ABI lives in [`ffi`], the Python module in `python` (behind
+//! the `python` feature); both are thin translations of the core.
+//!
+//! ```no_run
+//! let client = greenapi::Client::new("1101000001", "d75b3a66374942c5b3c019c698abc2067e151558")?;
+//! let avatar = client.get_avatar("79001234567")?;
+//! println!("{}", avatar.url_avatar);
+//! # Ok::<(), greenapi::Error>(())
+//! ```
+
+mod avatar;
+mod client;
+mod error;
+mod limiter;
+mod options;
+mod validate;
+
+pub mod ffi;
+#[cfg(feature = "python")]
+mod python;
+
+pub use avatar::Avatar;
+pub use client::Client;
+pub use error::{Error, ErrorKind};
+pub use options::{
+    DEFAULT_API_URL, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES,
+    DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS, MAX_RETRIES_LIMIT, Options,
+};
+pub use validate::{MAX_CHAT_ID_BYTES, normalize_chat_id};
+
+/// The crate version, `MAJOR.MINOR.PATCH`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

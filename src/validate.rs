@@ -1,0 +1,198 @@
+//! Checks of caller input, done before anything is sent.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use crate::error::Error;
+
+/// Longest chat id accepted; real ids are well under 64 bytes.
+pub const MAX_CHAT_ID_BYTES: usize = 256;
+
+pub(crate) fn id_instance(id: &str) -> Result<(), Error> {
+    if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid(
+            "id_instance must be 1 to 32 ASCII digits",
+        ));
+    }
+    Ok(())
+}
+
+/// The token travels in the URL path, so only RFC 3986 unreserved characters are accepted:
+/// nothing can bend the path (`/`, `?`, `#`, `%`, dot segments) and the token reads the same
+/// percent-encoded or not, which keeps scrubbing it from messages exact. The message never
+/// repeats the token.
+pub(crate) fn api_token(token: &str) -> Result<(), Error> {
+    let ok = !token.is_empty()
+        && token.len() <= 512
+        && token != "."
+        && token != ".."
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "api_token_instance must be 1 to 512 characters from A-Z a-z 0-9 - . _ ~",
+        ))
+    }
+}
+
+/// Checks a chat id and turns a bare phone number (`79001234567`, `+79001234567`) into
+/// `79001234567@c.us`. Ids with an `@` pass unchanged: their format is the service's business,
+/// and it says so with `reason: "bad request data"`.
+pub fn normalize_chat_id(chat_id: &str) -> Result<Cow<'_, str>, Error> {
+    if chat_id.is_empty() {
+        return Err(Error::invalid("chat_id is empty"));
+    }
+    if chat_id.len() > MAX_CHAT_ID_BYTES {
+        return Err(Error::invalid(format!(
+            "chat_id is longer than {MAX_CHAT_ID_BYTES} bytes"
+        )));
+    }
+    if chat_id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid(
+            "chat_id contains whitespace or a control character",
+        ));
+    }
+    if chat_id.contains('@') {
+        return Ok(Cow::Borrowed(chat_id));
+    }
+    let digits = chat_id.strip_prefix('+').unwrap_or(chat_id);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Cow::Owned(format!("{digits}@c.us")));
+    }
+    Err(Error::invalid(
+        "chat_id must be a phone number (digits, optionally after +) or an id such as \
+         79001234567@c.us, 120363043968066561@g.us or 120650379300963@lid",
+    ))
+}
+
+/// The checked base URL: no trailing `/`, and the host, kept for `Debug` and `repr`.
+pub(crate) struct BaseUrl {
+    pub url: String,
+    pub host: String,
+}
+
+pub(crate) fn api_url(raw: &str, allow_insecure_http: bool) -> Result<BaseUrl, Error> {
+    let trimmed = raw.trim_end_matches('/');
+    let bad = |why: &str| Error::invalid(format!("api_url {why}"));
+    if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains whitespace or a control character"));
+    }
+    let (scheme, rest) = trimmed
+        .split_once("://")
+        .ok_or_else(|| bad("must start with https:// (or http:// for loopback)"))?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return Err(bad("must start with https:// (or http:// for loopback)"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(bad("must not have a query or a fragment"));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(bad("must not carry credentials"));
+    }
+    let uri: ureq::http::Uri = trimmed
+        .parse()
+        .map_err(|_| bad("is not a valid URL"))?;
+    let host = uri
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| bad("has no host"))?
+        .to_string();
+    if scheme == "http" && !allow_insecure_http && !is_loopback(&host) {
+        return Err(bad(
+            "uses plain http:// to a host that is not loopback; the token would travel in clear \
+             (set allow_insecure_http to allow it)",
+        ));
+    }
+    Ok(BaseUrl {
+        url: format!("{scheme}://{rest}"),
+        host,
+    })
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn bare_phone_numbers_become_c_us() {
+        assert_eq!(normalize_chat_id("79001234567").unwrap(), "79001234567@c.us");
+        assert_eq!(normalize_chat_id("+79001234567").unwrap(), "79001234567@c.us");
+    }
+
+    #[test]
+    fn documented_ids_pass_unchanged() {
+        for id in [
+            "79876543210@c.us",
+            "120363043968066561@g.us",
+            "79876543210-1581234048@g.us",
+            "120650379300963@lid",
+            "1@c.us",
+        ] {
+            assert!(matches!(normalize_chat_id(id).unwrap(), Cow::Borrowed(s) if s == id));
+        }
+    }
+
+    #[test]
+    fn bad_chat_ids_are_refused() {
+        let long = "7".repeat(MAX_CHAT_ID_BYTES + 1);
+        for id in ["", "+", "7900 123", "7900\t1@c.us", "79\n@c.us", "abc", "7-900", "++7", &long] {
+            let e = normalize_chat_id(id).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{id:?}");
+        }
+        assert!(normalize_chat_id(&"7".repeat(MAX_CHAT_ID_BYTES)).is_ok());
+    }
+
+    #[test]
+    fn tokens_that_could_bend_the_path_are_refused() {
+        for t in ["", "a/b", "a?b", "a#b", "a b", "a\u{1}b", "a%2Fb", ".", "..", "тoken"] {
+            let e = api_token(t).unwrap_err();
+            assert!(!e.message().contains(t) || t.is_empty() || t == "." , "{t:?}");
+        }
+        assert!(api_token("d75b3a66374942c5b3c019c698abc2067e151558acbd412345").is_ok());
+    }
+
+    #[test]
+    fn id_instance_is_digits() {
+        assert!(id_instance("1101000001").is_ok());
+        for id in ["", "11a", " 1", "-1", "1.0"] {
+            assert!(id_instance(id).is_err(), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn api_urls() {
+        let u = api_url("https://7103.api.greenapi.com/", false).unwrap();
+        assert_eq!(u.url, "https://7103.api.greenapi.com");
+        assert_eq!(u.host, "7103.api.greenapi.com");
+        assert_eq!(api_url("https://h.example/v3//", false).unwrap().url, "https://h.example/v3");
+        assert!(api_url("http://127.0.0.1:8080", false).is_ok());
+        assert!(api_url("http://localhost:8080/p", false).is_ok());
+        assert!(api_url("http://[::1]:8080", false).is_ok());
+        assert!(api_url("http://api.green-api.com", true).is_ok());
+        for bad in [
+            "",
+            "api.green-api.com",
+            "ftp://x",
+            "http://api.green-api.com",
+            "https://u:p@host",
+            "https://host/?q=1",
+            "https://host/#f",
+            "https:// host",
+            "https://",
+        ] {
+            assert_eq!(api_url(bad, false).err().map(|e| e.kind()), Some(ErrorKind::InvalidArgument), "{bad:?}");
+        }
+    }
+}
