@@ -1,0 +1,125 @@
+//! `ga_client`: an opaque handle to a [`crate::Client`], shareable between threads.
+
+use std::ffi::c_char;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr;
+
+use super::code::{GA_NULL_ARGUMENT, GA_OK, GA_PANIC, from_kind, ga_code};
+use super::options::{ga_client_options, to_core};
+use super::result::{self, ga_result};
+use super::{ArgError, str_arg};
+use crate::{Client, Options};
+
+/// A client for one instance: a connection pool and a rate limiter. Safe to use from many
+/// threads at once; free it with `ga_client_free` once no call is running.
+pub struct ga_client {
+    inner: Client,
+}
+
+const PANIC_MESSAGE: &str = "internal error: a bug in greenapi was caught at the C boundary";
+
+/// # Safety
+/// As for `ga_client_new_with_options`.
+unsafe fn build(
+    id_instance: *const c_char,
+    api_token_instance: *const c_char,
+    options: *const ga_client_options,
+) -> Result<*mut ga_client, ga_code> {
+    let arg = |e: ArgError| e.code;
+    // SAFETY: NULL or NUL-terminated strings by the caller's contract.
+    let id = unsafe { str_arg(id_instance, "id_instance") }.map_err(arg)?;
+    let token = unsafe { str_arg(api_token_instance, "api_token_instance") }.map_err(arg)?;
+    let core = if options.is_null() {
+        Options::default()
+    } else {
+        // SAFETY: a valid options struct by the caller's contract.
+        unsafe { to_core(options) }.map_err(arg)?
+    };
+    let inner = Client::with_options(id, token, &core).map_err(|e| from_kind(e.kind()))?;
+    Ok(Box::into_raw(Box::new(ga_client { inner })))
+}
+
+/// A client with default options. NULL on any error (use `ga_client_new_with_options` to learn
+/// which).
+///
+/// # Safety
+/// Each argument is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ga_client_new(
+    id_instance: *const c_char,
+    api_token_instance: *const c_char,
+) -> *mut ga_client {
+    // SAFETY: forwarded contract.
+    let built = catch_unwind(|| unsafe { build(id_instance, api_token_instance, ptr::null()) });
+    built.ok().and_then(Result::ok).unwrap_or(ptr::null_mut())
+}
+
+/// A client with `options` (NULL: the defaults). Returns NULL on error and stores the reason in
+/// `*code_out` (`GA_NULL_ARGUMENT`, `GA_INVALID_ARGUMENT`, ...); `code_out` may be NULL.
+///
+/// # Safety
+/// `id_instance` and `api_token_instance` are NULL or NUL-terminated strings; `options` is NULL
+/// or a struct set up by `ga_client_options_init`; `code_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ga_client_new_with_options(
+    id_instance: *const c_char,
+    api_token_instance: *const c_char,
+    options: *const ga_client_options,
+    code_out: *mut ga_code,
+) -> *mut ga_client {
+    // SAFETY: forwarded contract.
+    let built = catch_unwind(|| unsafe { build(id_instance, api_token_instance, options) })
+        .unwrap_or(Err(GA_PANIC));
+    let (client, code) = match built {
+        Ok(c) => (c, GA_OK),
+        Err(code) => (ptr::null_mut(), code),
+    };
+    if !code_out.is_null() {
+        // SAFETY: not NULL and writable by the caller's contract.
+        unsafe { code_out.write(code) };
+    }
+    client
+}
+
+/// Frees a client. NULL is ignored. No call may be running on it.
+///
+/// # Safety
+/// `client` is NULL or a pointer from `ga_client_new*` that was not freed yet.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ga_client_free(client: *mut ga_client) {
+    if client.is_null() {
+        return;
+    }
+    // SAFETY: made by `Box::into_raw` in `build`. A panic in a drop must not reach C.
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(client) })));
+}
+
+/// Asks the service for the avatar of `chat_id` (a bare phone number such as `79001234567` or
+/// `+79001234567` becomes `79001234567@c.us`). Blocks until the answer, retries included.
+/// Never returns NULL: check `code`, then free the result with `ga_result_free`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `chat_id` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ga_get_avatar(
+    client: *const ga_client,
+    chat_id: *const c_char,
+) -> *mut ga_result {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        if client.is_null() {
+            return result::from_code(GA_NULL_ARGUMENT, "client is NULL");
+        }
+        // SAFETY: NULL or a NUL-terminated string by the caller's contract.
+        let chat_id = match unsafe { str_arg(chat_id, "chat_id") } {
+            Ok(s) => s,
+            Err(e) => return result::from_code(e.code, &e.message),
+        };
+        // SAFETY: a live client by the caller's contract.
+        let client = unsafe { &(*client).inner };
+        match client.get_avatar(chat_id) {
+            Ok(avatar) => result::from_avatar(avatar),
+            Err(e) => result::from_error(&e),
+        }
+    }));
+    outcome.unwrap_or_else(|_| result::from_code(GA_PANIC, PANIC_MESSAGE))
+}
