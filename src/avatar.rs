@@ -115,7 +115,10 @@ mod tests {
             br#"{"existsWhatsapp":null,"urlAvatar":null,"reason":null,"available":null}"#,
         )
         .unwrap();
-        assert_eq!((a.exists_whatsapp, a.available, a.reason), (None, None, None));
+        assert_eq!(
+            (a.exists_whatsapp, a.available, a.reason),
+            (None, None, None)
+        );
     }
 
     #[test]
@@ -137,7 +140,12 @@ mod tests {
             b"\xff\xfe",
         ] {
             let e = parse_body(body).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::BadResponse, "{:?}", String::from_utf8_lossy(body));
+            assert_eq!(
+                e.kind(),
+                ErrorKind::BadResponse,
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 }

@@ -113,9 +113,9 @@ impl Client {
             None => Proxy::try_from_env(),
             Some("") => None,
             // The proxy URL may carry credentials: the message does not repeat it.
-            Some(p) => Some(
-                Proxy::new(p).map_err(|_| Error::invalid("proxy is not a valid proxy URL"))?,
-            ),
+            Some(p) => {
+                Some(Proxy::new(p).map_err(|_| Error::invalid("proxy is not a valid proxy URL"))?)
+            }
         };
         let tls = TlsConfig::builder()
             .root_certs(root_certs(options)?)
@@ -208,12 +208,11 @@ impl Client {
                     error: f.error.with_status(200),
                     ..f
                 })?;
-            return parse_body(&bytes)
-                .map_err(|e| Failure {
-                    error: e.with_status(200),
-                    retryable: false,
-                    retry_after: None,
-                });
+            return parse_body(&bytes).map_err(|e| Failure {
+                error: e.with_status(200),
+                retryable: false,
+                retry_after: None,
+            });
         }
         let code = status.as_u16();
         let retry_after = response
@@ -256,6 +255,14 @@ impl Client {
         let kind = match &e {
             U::Timeout(_) => ErrorKind::Timeout,
             U::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => ErrorKind::Timeout,
+            // ureq's rustls transport reports handshake failures as io::Error around them.
+            U::Io(io)
+                if io
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<rustls::Error>()) =>
+            {
+                ErrorKind::Tls
+            }
             U::BodyExceedsLimit(_) => ErrorKind::BodyTooLarge,
             U::Tls(_) | U::Rustls(_) | U::Pem(_) | U::TlsRequired => ErrorKind::Tls,
             _ => ErrorKind::Network,
@@ -374,6 +381,9 @@ mod tests {
         .unwrap();
         let shown = format!("{c:?} {c:#?}");
         assert!(!shown.contains(token), "{shown}");
-        assert!(shown.contains("1101000001") && shown.contains("127.0.0.1"), "{shown}");
+        assert!(
+            shown.contains("1101000001") && shown.contains("127.0.0.1"),
+            "{shown}"
+        );
     }
 }

@@ -18,7 +18,8 @@ impl Limiter {
     /// `Ok(None)` when pacing is off (rate 0); an error for a rate that is negative, not a
     /// number, or so small that its interval does not fit a `Duration`.
     pub(crate) fn new(rate_per_sec: f64) -> Result<Option<Limiter>, Error> {
-        let bad = || Error::invalid("rate_limit_per_sec must be 0 (off) or a positive finite number");
+        let bad =
+            || Error::invalid("rate_limit_per_sec must be 0 (off) or a positive finite number");
         if !rate_per_sec.is_finite() || rate_per_sec < 0.0 {
             return Err(bad());
         }

@@ -10,9 +10,7 @@ pub const MAX_CHAT_ID_BYTES: usize = 256;
 
 pub(crate) fn id_instance(id: &str) -> Result<(), Error> {
     if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::invalid(
-            "id_instance must be 1 to 32 ASCII digits",
-        ));
+        return Err(Error::invalid("id_instance must be 1 to 32 ASCII digits"));
     }
     Ok(())
 }
@@ -94,9 +92,7 @@ pub(crate) fn api_url(raw: &str, allow_insecure_http: bool) -> Result<BaseUrl, E
     if authority.contains('@') {
         return Err(bad("must not carry credentials"));
     }
-    let uri: ureq::http::Uri = trimmed
-        .parse()
-        .map_err(|_| bad("is not a valid URL"))?;
+    let uri: ureq::http::Uri = trimmed.parse().map_err(|_| bad("is not a valid URL"))?;
     let host = uri
         .host()
         .filter(|h| !h.is_empty())
@@ -127,8 +123,14 @@ mod tests {
 
     #[test]
     fn bare_phone_numbers_become_c_us() {
-        assert_eq!(normalize_chat_id("79001234567").unwrap(), "79001234567@c.us");
-        assert_eq!(normalize_chat_id("+79001234567").unwrap(), "79001234567@c.us");
+        assert_eq!(
+            normalize_chat_id("79001234567").unwrap(),
+            "79001234567@c.us"
+        );
+        assert_eq!(
+            normalize_chat_id("+79001234567").unwrap(),
+            "79001234567@c.us"
+        );
     }
 
     #[test]
@@ -147,7 +149,17 @@ mod tests {
     #[test]
     fn bad_chat_ids_are_refused() {
         let long = "7".repeat(MAX_CHAT_ID_BYTES + 1);
-        for id in ["", "+", "7900 123", "7900\t1@c.us", "79\n@c.us", "abc", "7-900", "++7", &long] {
+        for id in [
+            "",
+            "+",
+            "7900 123",
+            "7900\t1@c.us",
+            "79\n@c.us",
+            "abc",
+            "7-900",
+            "++7",
+            &long,
+        ] {
             let e = normalize_chat_id(id).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{id:?}");
         }
@@ -156,9 +168,14 @@ mod tests {
 
     #[test]
     fn tokens_that_could_bend_the_path_are_refused() {
-        for t in ["", "a/b", "a?b", "a#b", "a b", "a\u{1}b", "a%2Fb", ".", "..", "тoken"] {
+        for t in [
+            "", "a/b", "a?b", "a#b", "a b", "a\u{1}b", "a%2Fb", ".", "..", "тoken",
+        ] {
             let e = api_token(t).unwrap_err();
-            assert!(!e.message().contains(t) || t.is_empty() || t == "." , "{t:?}");
+            assert!(
+                !e.message().contains(t) || t.is_empty() || t == ".",
+                "{t:?}"
+            );
         }
         assert!(api_token("d75b3a66374942c5b3c019c698abc2067e151558acbd412345").is_ok());
     }
@@ -176,7 +193,10 @@ mod tests {
         let u = api_url("https://7103.api.greenapi.com/", false).unwrap();
         assert_eq!(u.url, "https://7103.api.greenapi.com");
         assert_eq!(u.host, "7103.api.greenapi.com");
-        assert_eq!(api_url("https://h.example/v3//", false).unwrap().url, "https://h.example/v3");
+        assert_eq!(
+            api_url("https://h.example/v3//", false).unwrap().url,
+            "https://h.example/v3"
+        );
         assert!(api_url("http://127.0.0.1:8080", false).is_ok());
         assert!(api_url("http://localhost:8080/p", false).is_ok());
         assert!(api_url("http://[::1]:8080", false).is_ok());
@@ -192,7 +212,11 @@ mod tests {
             "https:// host",
             "https://",
         ] {
-            assert_eq!(api_url(bad, false).err().map(|e| e.kind()), Some(ErrorKind::InvalidArgument), "{bad:?}");
+            assert_eq!(
+                api_url(bad, false).err().map(|e| e.kind()),
+                Some(ErrorKind::InvalidArgument),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use super::ArgError;
 use super::code::GA_INVALID_ARGUMENT;
-use super::version::GA_CLIENT_OPTIONS_VERSION;
 use super::opt_str_arg;
+use super::version::GA_CLIENT_OPTIONS_VERSION;
+use crate::Options;
 use crate::options::{
     DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES,
     DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS,
 };
-use crate::Options;
 
 /// Options for `ga_client_new_with_options`. Always start with `ga_client_options_init`, then
 /// change the fields you need. Strings are copied; they need only live during the call.

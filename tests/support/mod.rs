@@ -1,0 +1,275 @@
+//! A small HTTP/1.1 server on loopback, written on raw TCP so that it can misbehave on purpose
+//! (stall, cut a body, reset, send garbage, send a huge body), and that counts what it saw.
+
+#![allow(dead_code)] // each test file uses a different part of it
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// One request as the server read it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the server does with a request.
+pub enum Reply {
+    /// A well-formed response; the connection stays open.
+    Http {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Wait, then do the inner reply.
+    Delay(Duration, Box<Reply>),
+    /// Status line and headers announcing `declared` bytes, `sent` of them, then close.
+    Cut { declared: usize, sent: usize },
+    /// Close with a TCP reset and no answer.
+    Reset,
+    /// Bytes that are not HTTP, then close.
+    Garbage(Vec<u8>),
+    /// A 200 announcing `len` bytes and streaming them until the client hangs up.
+    Huge { len: u64 },
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &str) -> Reply {
+        Reply::Http {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn text(status: u16, body: &str) -> Reply {
+        Reply::Http {
+            status,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        if let Reply::Http { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+}
+
+type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
+
+pub struct Server {
+    pub addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<Mutex<Vec<Request>>>,
+    body_bytes_written: Arc<AtomicU64>,
+}
+
+impl Server {
+    /// Starts a server; `handler` gets each request and its 0-based index among all requests.
+    pub fn start(handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let written = Arc::new(AtomicU64::new(0));
+        let handler: Arc<Handler> = Arc::new(handler);
+        {
+            let (connections, requests, written) =
+                (connections.clone(), requests.clone(), written.clone());
+            thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(stream) = stream else { continue };
+                    connections.fetch_add(1, Ordering::SeqCst);
+                    let (handler, requests, written) =
+                        (handler.clone(), requests.clone(), written.clone());
+                    thread::spawn(move || serve(stream, &*handler, &requests, &written));
+                }
+            });
+        }
+        Server {
+            addr,
+            connections,
+            requests,
+            body_bytes_written: written,
+        }
+    }
+
+    /// Answers every request with the same JSON.
+    pub fn always_json(status: u16, body: &'static str) -> Server {
+        Server::start(move |_, _| Reply::json(status, body))
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+
+    /// Body bytes of `Huge` replies that the kernel accepted before the client hung up.
+    pub fn huge_bytes_written(&self) -> u64 {
+        self.body_bytes_written.load(Ordering::SeqCst)
+    }
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':')?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+fn serve(
+    stream: TcpStream,
+    handler: &Handler,
+    requests: &Mutex<Vec<Request>>,
+    written: &AtomicU64,
+) {
+    let mut out = stream.try_clone().expect("clone stream");
+    let mut reader = BufReader::new(stream);
+    while let Some(req) = read_request(&mut reader) {
+        let index = {
+            let mut all = requests.lock().unwrap();
+            all.push(req.clone());
+            all.len() - 1
+        };
+        let mut reply = handler(&req, index);
+        while let Reply::Delay(d, inner) = reply {
+            thread::sleep(d);
+            reply = *inner;
+        }
+        let keep_going = match reply {
+            Reply::Http {
+                status,
+                headers,
+                body,
+            } => {
+                let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
+                for (k, v) in headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                out.write_all(head.as_bytes()).is_ok() && out.write_all(&body).is_ok()
+            }
+            Reply::Delay(..) => unreachable!("unwrapped above"),
+            Reply::Cut { declared, sent } => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\n\r\n"
+                );
+                let _ = out.write_all(head.as_bytes());
+                let _ = out.write_all(&vec![b' '; sent]);
+                let _ = out.flush();
+                false
+            }
+            Reply::Reset => {
+                reset_on_close(&out);
+                // Returning drops both handles: the close sends RST, and no FIN goes first.
+                return;
+            }
+            Reply::Garbage(bytes) => {
+                let _ = out.write_all(&bytes);
+                false
+            }
+            Reply::Huge { len } => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n"
+                );
+                let _ = out.write_all(head.as_bytes());
+                let chunk = vec![b' '; 64 * 1024];
+                let mut left = len;
+                while left > 0 {
+                    let n = left.min(chunk.len() as u64) as usize;
+                    if out.write_all(&chunk[..n]).is_err() {
+                        break;
+                    }
+                    written.fetch_add(n as u64, Ordering::SeqCst);
+                    left -= n as u64;
+                }
+                false
+            }
+        };
+        if !keep_going {
+            break;
+        }
+    }
+    let _ = out.shutdown(Shutdown::Both);
+}
+
+/// SO_LINGER on with a zero timeout makes close() send RST instead of FIN.
+fn reset_on_close(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket descriptor and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
