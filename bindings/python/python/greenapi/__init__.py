@@ -1,0 +1,91 @@
+"""greenapi: a native client for the Green API WhatsApp gateway's GetAvatar method.
+
+    import greenapi
+
+    avatar = greenapi.get_avatar("1101000001", "d75b3a66...", "79001234567")
+    print(avatar.url_avatar)
+
+    client = greenapi.Client("1101000001", "d75b3a66...", api_url="https://7103.api.greenapi.com")
+    for chat_id in ("79001234567@c.us", "120363043968066561@g.us"):
+        print(client.get_avatar(chat_id))
+
+The work is done by the Rust core (HTTP keep-alive, pacing, retries, token scrubbing); calls
+release the GIL, so threads sharing one Client run in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Union
+
+from ._errors import (
+    AuthError,
+    BadRequestError,
+    BadResponseError,
+    GreenApiError,
+    HttpStatusError,
+    InvalidArgumentError,
+    NotFoundError,
+    QuotaExceededError,
+    RateLimitedError,
+    ServerError,
+    TimeoutError,
+    TransportError,
+)
+from ._native import Avatar, Client, __version__
+
+__all__ = [
+    "__version__",
+    "Avatar",
+    "Client",
+    "get_avatar",
+    "GreenApiError",
+    "InvalidArgumentError",
+    "TransportError",
+    "TimeoutError",
+    "AuthError",
+    "BadRequestError",
+    "NotFoundError",
+    "RateLimitedError",
+    "QuotaExceededError",
+    "ServerError",
+    "HttpStatusError",
+    "BadResponseError",
+]
+
+
+def get_avatar(
+    id_instance: Union[str, int],
+    api_token_instance: str,
+    chat_id: str,
+    *,
+    api_url: Optional[str] = None,
+    timeout: float = 30.0,
+    connect_timeout: float = 10.0,
+    max_retries: int = 2,
+    rate_limit: float = 10.0,
+    user_agent: Optional[str] = None,
+    ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+    proxy: Optional[str] = None,
+    max_body_bytes: int = 1048576,
+    allow_insecure_http: bool = False,
+) -> Avatar:
+    """One GetAvatar call with a throw-away Client; see :class:`Client` for the options.
+
+    For more than one call, make a Client once and reuse it: it keeps the connection alive.
+    """
+    client = Client(
+        id_instance,
+        api_token_instance,
+        api_url=api_url,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        max_retries=max_retries,
+        rate_limit=rate_limit,
+        user_agent=user_agent,
+        ca_file=ca_file,
+        proxy=proxy,
+        max_body_bytes=max_body_bytes,
+        allow_insecure_http=allow_insecure_http,
+    )
+    return client.get_avatar(chat_id)

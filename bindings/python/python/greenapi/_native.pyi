@@ -1,0 +1,120 @@
+"""The compiled part of greenapi (Rust, via PyO3). Import from ``greenapi`` instead."""
+
+import os
+from typing import Dict, Optional, Union, final
+
+__version__: str
+
+@final
+class Avatar:
+    """What the service answered to GetAvatar (HTTP 200). Immutable; equal and hashable by value.
+
+    Both answer shapes map onto it: the older one (``existsWhatsapp``, ``urlAvatar``,
+    ``reason``) and the newer one (``urlAvatar``, ``available``). A field the answer did not
+    carry (or carried as ``null``) is ``None``.
+    """
+
+    def __new__(
+        cls,
+        *,
+        url_avatar: str = "",
+        exists_whatsapp: Optional[bool] = None,
+        available: Optional[bool] = None,
+        reason: Optional[str] = None,
+        http_status: int = 200,
+        attempts: int = 1,
+    ) -> Avatar: ...
+    @property
+    def exists_whatsapp(self) -> Optional[bool]:
+        """The number has a WhatsApp account (older answers only)."""
+    @property
+    def available(self) -> Optional[bool]:
+        """``False`` when privacy settings hide the avatar (newer answers only)."""
+    @property
+    def url_avatar(self) -> str:
+        """Link to the picture; ``""`` when there is none, it is hidden, or there is no account."""
+    @property
+    def reason(self) -> Optional[str]:
+        """Why the service could not check, e.g. ``"bad request data"``; ``None`` when it could."""
+    @property
+    def http_status(self) -> int:
+        """HTTP status of the answer (200)."""
+    @property
+    def attempts(self) -> int:
+        """HTTP attempts made: 1 + retries."""
+    def to_dict(self) -> Dict[str, Union[str, bool]]:
+        """The answer with the service's own keys.
+
+        ``"urlAvatar"`` is always present (``""`` when there is no avatar); ``"existsWhatsapp"``,
+        ``"available"`` and ``"reason"`` are present only when their value is not ``None``. So
+        either answer shape comes back as the service sent it::
+
+            {"existsWhatsapp": True, "urlAvatar": "https://..."}     # older shape
+            {"urlAvatar": "https://...", "available": True}          # newer shape
+            {"existsWhatsapp": False, "urlAvatar": "", "reason": "bad request data"}
+
+        (A key the service sent as ``null`` is left out, like a missing one.)
+        """
+    def __eq__(self, other: object) -> bool: ...
+    def __ne__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Client:
+    """A GetAvatar client for one instance. Share one between threads: calls release the GIL,
+    connections are pooled and kept alive, and pacing (``rate_limit``) is shared by all callers.
+
+    ``id_instance``: the instance id (digits; an ``int`` is accepted too).
+    ``api_token_instance``: the instance's token (A-Z a-z 0-9 - . _ ~); never shown by
+    ``repr`` nor in any exception message.
+
+    Options (keyword-only):
+      ``api_url``: base URL, e.g. the instance's own ``https://7103.api.greenapi.com``; a path
+        prefix is allowed. ``None``: ``https://api.green-api.com``. Plain ``http://`` only to
+        loopback unless ``allow_insecure_http``.
+      ``timeout``: seconds allowed for one HTTP attempt, body included (> 0, finite).
+      ``connect_timeout``: seconds allowed to connect, TCP and TLS (> 0, finite).
+      ``max_retries``: retries after the first attempt on 429, 499, 5xx, timeouts and
+        connection failures (0 to 10).
+      ``rate_limit``: requests per second this client may send (0: no pacing).
+      ``user_agent``: ``User-Agent`` header; ``None``: ``greenapi/<version>``.
+      ``ca_file``: PEM file of extra root certificates to trust (built-in roots stay trusted).
+      ``proxy``: proxy URL; ``None``: from the environment; ``""``: no proxy.
+      ``max_body_bytes``: largest response body read (> 0).
+      ``allow_insecure_http``: allow ``http://`` to a host that is not loopback.
+
+    Raises :class:`greenapi.InvalidArgumentError` for a refused value and ``TypeError`` for a
+    value of the wrong type.
+    """
+
+    def __new__(
+        cls,
+        id_instance: Union[str, int],
+        api_token_instance: str,
+        *,
+        api_url: Optional[str] = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_retries: int = 2,
+        rate_limit: float = 10.0,
+        user_agent: Optional[str] = None,
+        ca_file: Optional[Union[str, os.PathLike[str]]] = None,
+        proxy: Optional[str] = None,
+        max_body_bytes: int = 1048576,
+        allow_insecure_http: bool = False,
+    ) -> Client: ...
+    def get_avatar(self, chat_id: str) -> Avatar:
+        """Asks the service for the avatar of ``chat_id``.
+
+        ``chat_id``: ``79001234567@c.us``, ``120363043968066561@g.us``,
+        ``79001234567-1581234048@g.us``, ``120650379300963@lid``, or a bare phone number
+        (``79001234567`` or ``+79001234567``, sent as ``79001234567@c.us``).
+
+        Raises a :class:`greenapi.GreenApiError` subclass on failure.
+        """
+    @property
+    def id_instance(self) -> str:
+        """The instance id this client calls."""
+    @property
+    def host(self) -> str:
+        """The host of the API URL this client calls."""

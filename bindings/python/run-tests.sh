@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds the greenapi Python module into $ROOT/.venv and runs its pytest suite.
+# Usage: bindings/python/run-tests.sh [extra pytest args]
+# Works non-interactively (CI=true, no stdin). Needs python3 and cargo on PATH.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+VENV="${GREENAPI_VENV:-$ROOT/.venv}"
+PY3="${PYTHON:-python3}"
+
+log() { printf '[run-tests] %s\n' "$*" >&2; }
+
+# A venv needs the venv module and ensurepip; Debian ships them apart, in python3-venv.
+if [ ! -x "$VENV/bin/python" ]; then
+    if ! "$PY3" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        log "python3-venv is missing; installing it with apt-get"
+        SUDO=""
+        if [ "$(id -u)" -ne 0 ]; then SUDO="sudo -n"; fi
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv </dev/null
+    fi
+    log "creating $VENV"
+    "$PY3" -m venv "$VENV"
+fi
+
+PY="$VENV/bin/python"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+
+log "installing maturin, pytest, mypy"
+"$PY" -m pip install -q 'maturin>=1.5,<2' 'pytest>=7' 'mypy>=1.8' </dev/null
+
+# maturin develop builds the extension and installs the package into the venv (the same
+# wheel contents `pip install ./bindings/python` produces, without pip's isolated rebuild).
+log "building the extension (maturin develop --release)"
+(
+    export VIRTUAL_ENV="$VENV"
+    export PATH="$VENV/bin:$PATH"
+    unset CONDA_PREFIX || true
+    cd "$HERE"
+    "$VENV/bin/maturin" develop --release --quiet </dev/null
+)
+
+log "running pytest"
+cd "$ROOT"
+exec "$PY" -m pytest "$HERE/tests" -q "$@" </dev/null
