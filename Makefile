@@ -1,0 +1,175 @@
+# greenapi: build, test and demo. GNU make.
+#
+#   make test           everything (what CI runs: .ci/run)
+#   make lib            target/release/libgreenapi.{so,a}
+#   make header         regenerate include/greenapi.h
+#   make test-c         C/C++ tests with ASan+UBSan against the stand-in server
+#   make test-valgrind  the same C tests without sanitizers, under valgrind
+#   make test-python    bash bindings/python/run-tests.sh
+#   make venv           bash bindings/python/run-tests.sh --install-only (module into .venv)
+#   make demo           the C and Python examples (real service if GREEN_API_* are set)
+#   make clean
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := lib
+.DELETE_ON_ERROR:
+
+ifeq ($(origin CC),default)
+CC := cc
+endif
+ifeq ($(origin CXX),default)
+CXX := c++
+endif
+PYTHON ?= python3
+VALGRIND ?= valgrind
+
+BUILD := build
+LIB_A := target/release/libgreenapi.a
+LIB_SO := target/release/libgreenapi.so
+# What the Rust static library needs (cargo rustc -- --print native-static-libs).
+LDLIBS := -lpthread -ldl -lm -lrt -lutil -lgcc_s
+
+CSTD := -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -g
+CXXSTD := -std=c++11 -Wall -Wextra -Werror -pedantic -Iinclude -g
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+
+C_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/test_*.c))))
+C_HEADERS := $(wildcard tests/c/*.h) include/greenapi.h
+
+export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
+export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/c/lsan.supp:print_suppressions=0
+VALGRIND_FLAGS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	--show-leak-kinds=definite,indirect --track-origins=yes --trace-children=no \
+	--suppressions=$(CURDIR)/tests/c/valgrind.supp --quiet
+
+# Chat ids the demo asks the stand-in for.
+DEMO_IDS := 79001234567@c.us 79001234567 120363043968066561@g.us 120650379300963@lid \
+	hidden@lid badchat@c.us
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all lib header test test-rust test-c test-valgrind test-python venv demo clean \
+	rust-tools valgrind-tool c-asan c-plain readme-example
+
+all: lib
+
+lib:
+	cargo build --release
+
+header:
+	GA_UPDATE_HEADER=1 cargo test --test header
+
+# ---- the one test command --------------------------------------------------------------------
+
+test:
+	$(MAKE) --no-print-directory rust-tools
+	cargo fmt --check
+	cargo clippy --all-targets --all-features -- -D warnings
+	cargo test --all-features
+	$(MAKE) --no-print-directory test-c
+	$(MAKE) --no-print-directory test-valgrind
+	$(MAKE) --no-print-directory test-python
+	@echo "make test: all passed"
+
+test-rust: rust-tools
+	cargo fmt --check
+	cargo clippy --all-targets --all-features -- -D warnings
+	cargo test --all-features
+
+rust-tools:
+	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+
+valgrind-tool:
+	@command -v $(VALGRIND) >/dev/null 2>&1 || { \
+		echo "installing valgrind"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq valgrind </dev/null; }
+
+# ---- C and C++ ---------------------------------------------------------------------------------
+
+# Sanitizer builds: every tests/c/test_*.c and the C++ double-include test.
+c-asan: lib
+	@mkdir -p $(BUILD)/asan
+	@for t in $(C_TESTS); do \
+		echo "$(CC) $(CSTD) $(SAN) tests/c/$$t.c -> $(BUILD)/asan/$$t"; \
+		$(CC) $(CSTD) $(SAN) -Itests/c tests/c/$$t.c $(LIB_A) $(LDLIBS) -o $(BUILD)/asan/$$t; \
+	done
+	$(CXX) $(CXXSTD) $(SAN) tests/c/cpp_double_include.cpp $(LIB_A) $(LDLIBS) \
+		-o $(BUILD)/asan/cpp_double_include
+
+# Plain builds for valgrind (no sanitizers).
+c-plain: lib
+	@mkdir -p $(BUILD)/plain
+	@for t in $(C_TESTS); do \
+		echo "$(CC) $(CSTD) tests/c/$$t.c -> $(BUILD)/plain/$$t"; \
+		$(CC) $(CSTD) -Itests/c tests/c/$$t.c $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/$$t; \
+	done
+	$(CXX) $(CXXSTD) tests/c/cpp_double_include.cpp $(LIB_A) $(LDLIBS) \
+		-o $(BUILD)/plain/cpp_double_include
+
+# The C example between <!-- example-c --> and <!-- /example-c --> in README.md: extracted,
+# compiled with the strict flags (with sanitizers / plain) and run against the stand-in with
+# GREEN_API_ID_INSTANCE, GREEN_API_TOKEN and GREEN_API_URL set and no arguments; must exit 0.
+readme-example: lib
+	@mkdir -p $(BUILD)/asan $(BUILD)/plain
+	scripts/extract-readme-example.sh README.md $(BUILD)/readme_example.c
+	$(CC) $(CSTD) $(SAN) $(BUILD)/readme_example.c $(LIB_A) $(LDLIBS) -o $(BUILD)/asan/readme_example
+	$(CC) $(CSTD) $(BUILD)/readme_example.c $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/readme_example
+
+# Every test runs (each with its own stand-in) even after a failure; the README example last.
+test-c: c-asan
+	@status=0; \
+	scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(C_TESTS) cpp_double_include) || status=1; \
+	{ $(MAKE) --no-print-directory readme-example && \
+	  scripts/run-c-tests.sh $(BUILD)/asan/readme_example; } || status=1; \
+	[ $$status = 0 ] && echo "test-c: all passed" || echo "test-c: FAILED (see above)" >&2; \
+	exit $$status
+
+test-valgrind: valgrind-tool c-plain
+	@status=0; \
+	scripts/run-c-tests.sh --wrap "$(VALGRIND) $(VALGRIND_FLAGS)" \
+		$(addprefix $(BUILD)/plain/,$(C_TESTS) cpp_double_include) || status=1; \
+	{ $(MAKE) --no-print-directory readme-example && \
+	  scripts/run-c-tests.sh --wrap "$(VALGRIND) $(VALGRIND_FLAGS)" $(BUILD)/plain/readme_example; \
+	} || status=1; \
+	[ $$status = 0 ] && echo "test-valgrind: all passed" || echo "test-valgrind: FAILED (see above)" >&2; \
+	exit $$status
+
+# ---- Python ------------------------------------------------------------------------------------
+
+test-python:
+	bash bindings/python/run-tests.sh
+
+venv:
+	bash bindings/python/run-tests.sh --install-only
+
+# ---- demo --------------------------------------------------------------------------------------
+
+$(BUILD)/get_avatar: examples/get_avatar.c include/greenapi.h lib
+	@mkdir -p $(BUILD)
+	$(CC) $(CSTD) examples/get_avatar.c -L target/release -lgreenapi \
+		-Wl,-rpath,'$$ORIGIN/../target/release' -o $@
+
+# With GREEN_API_ID_INSTANCE and GREEN_API_TOKEN set: the real service (GREEN_API_URL optional),
+# chat ids from GREEN_API_CHAT_IDS or CHAT_ID. Otherwise: the stand-in server on loopback.
+demo: $(BUILD)/get_avatar venv
+	@if [ -n "$${GREEN_API_ID_INSTANCE:-}" ] && [ -n "$${GREEN_API_TOKEN:-}" ]; then \
+		ids="$${GREEN_API_CHAT_IDS:-$${CHAT_ID:-}}"; \
+		[ -n "$$ids" ] || { echo "demo: set GREEN_API_CHAT_IDS (or CHAT_ID)" >&2; exit 2; }; \
+		echo "demo: the real service, chat ids: $$ids"; \
+		$(BUILD)/get_avatar $$ids; \
+		.venv/bin/python bindings/python/examples/get_avatar.py $$ids; \
+	else \
+		echo "demo: GREEN_API_ID_INSTANCE/GREEN_API_TOKEN not set: using the stand-in server"; \
+		scripts/with-standin.sh -- bash -c '\
+			echo "--- C example"; $(BUILD)/get_avatar $(DEMO_IDS); \
+			echo "--- Python example"; \
+			.venv/bin/python bindings/python/examples/get_avatar.py $(DEMO_IDS)'; \
+	fi
+
+clean:
+	cargo clean
+	rm -rf $(BUILD)

@@ -1,0 +1,251 @@
+/*
+ * Small helpers shared by the C tests: counted checks, the stand-in server's address from the
+ * environment, a tiny HTTP/1.1 client for the stand-in's /__stats routes, and a free port.
+ *
+ * Header-only (static functions) so every test is one translation unit. C99 + POSIX.
+ *
+ * Environment (set by scripts/with-standin.sh):
+ *   GA_TEST_URL    base URL of the stand-in, e.g. http://127.0.0.1:40123
+ *   GA_TEST_TOKEN  the token the stand-in accepts
+ *   GA_TEST_ID     an idInstance (any digits; default 1101000001)
+ */
+#ifndef GA_TEST_H
+#define GA_TEST_H
+
+#define _POSIX_C_SOURCE 200809L
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "greenapi.h"
+
+static int ga_checks = 0;
+static int ga_failures = 0;
+
+static void ga_check_at(int ok, const char *file, int line, const char *expr, const char *fmt, ...)
+{
+    ga_checks++;
+    if (ok) {
+        return;
+    }
+    ga_failures++;
+    fprintf(stderr, "FAIL %s:%d: %s", file, line, expr);
+    if (fmt != NULL && fmt[0] != '\0') {
+        va_list ap;
+        va_start(ap, fmt);
+        fputs(" -- ", stderr);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+    }
+    fputc('\n', stderr);
+}
+
+/* CHECK(cond): counted; CHECKF(cond, fmt, ...): counted, with a note printed on failure. */
+#define CHECK(cond) ga_check_at((cond) ? 1 : 0, __FILE__, __LINE__, #cond, NULL)
+#define CHECKF(cond, ...) ga_check_at((cond) ? 1 : 0, __FILE__, __LINE__, #cond, __VA_ARGS__)
+
+/* Prints the summary and returns the process exit code. */
+static int ga_test_done(const char *name)
+{
+    if (ga_checks == 0) {
+        fprintf(stderr, "FAIL %s: no checks ran\n", name);
+        return 1;
+    }
+    printf("%s: %d checks, %d failed\n", name, ga_checks, ga_failures);
+    return ga_failures == 0 ? 0 : 1;
+}
+
+static const char *ga_env(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return (v != NULL && v[0] != '\0') ? v : fallback;
+}
+
+/* Exits with status 2 (a setup error, not a test verdict) when the stand-in is not given. */
+static const char *ga_test_url(void)
+{
+    const char *url = getenv("GA_TEST_URL");
+    if (url == NULL || url[0] == '\0') {
+        fprintf(stderr, "GA_TEST_URL is not set: run this test through scripts/with-standin.sh\n");
+        exit(2);
+    }
+    return url;
+}
+
+static const char *ga_test_token(void)
+{
+    return ga_env("GA_TEST_TOKEN", "standin-token-0123456789abcdef");
+}
+
+static const char *ga_test_id(void)
+{
+    return ga_env("GA_TEST_ID", "1101000001");
+}
+
+static double ga_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Options for tests: env proxies never interfere, no pacing, generous timeouts. */
+static ga_client_options ga_test_options(const char *api_url)
+{
+    ga_client_options o;
+    ga_client_options_init(&o);
+    o.api_url = api_url;
+    o.proxy = "";
+    o.rate_limit_per_sec = 0.0;
+    o.timeout_ms = 10000;
+    o.connect_timeout_ms = 5000;
+    return o;
+}
+
+/* Port from "http://127.0.0.1:PORT[/...]"; 0 when there is none. */
+static int ga_url_port(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (p == NULL) {
+        return 0;
+    }
+    p = strchr(p + 3, ':');
+    return p == NULL ? 0 : atoi(p + 1);
+}
+
+/* A loopback port that nothing listens on: bind to port 0, read the port, close. */
+static int ga_closed_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int port = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return 0;
+    }
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
+        port = ntohs(a.sin_port);
+    }
+    close(fd);
+    return port;
+}
+
+/* ---- a tiny keep-alive HTTP/1.1 client for /__stats and /__reset_stats ------------------ */
+
+static int ga_http_connect(int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)port);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * Sends one bodiless request on fd (kept open) and reads the response into body (NUL-ended).
+ * Returns the HTTP status, or -1 on any failure.
+ */
+static int ga_http_request(int fd, const char *method, const char *path, char *body, size_t cap)
+{
+    char req[512];
+    char buf[8192];
+    size_t have = 0;
+    char *end = NULL;
+    long length = -1;
+    int status = -1;
+    int n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n", method,
+                     path);
+    size_t sent = 0;
+    if (n <= 0 || (size_t)n >= sizeof req) {
+        return -1;
+    }
+    while (sent < (size_t)n) {
+        ssize_t w = send(fd, req + sent, (size_t)n - sent, 0);
+        if (w <= 0) {
+            return -1;
+        }
+        sent += (size_t)w;
+    }
+    for (;;) {
+        ssize_t r;
+        buf[have] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+        if (end != NULL) {
+            break;
+        }
+        if (have + 1 >= sizeof buf) {
+            return -1;
+        }
+        r = recv(fd, buf + have, sizeof buf - 1 - have, 0);
+        if (r <= 0) {
+            return -1;
+        }
+        have += (size_t)r;
+    }
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1) {
+        return -1;
+    }
+    {
+        const char *cl = strstr(buf, "Content-Length:");
+        if (cl == NULL || cl > end) {
+            return -1;
+        }
+        length = strtol(cl + strlen("Content-Length:"), NULL, 10);
+    }
+    {
+        size_t header_len = (size_t)(end - buf) + 4;
+        size_t got = have - header_len;
+        if (length < 0 || (size_t)length >= cap || (size_t)length >= sizeof buf - header_len) {
+            return -1;
+        }
+        while (got < (size_t)length) {
+            ssize_t r = recv(fd, buf + have, sizeof buf - 1 - have, 0);
+            if (r <= 0) {
+                return -1;
+            }
+            have += (size_t)r;
+            got += (size_t)r;
+        }
+        memcpy(body, buf + header_len, (size_t)length);
+        body[length] = '\0';
+    }
+    return status;
+}
+
+/* The integer after "\"key\":" in a flat JSON object; -1 when missing. */
+static long ga_json_int(const char *json, const char *key)
+{
+    char pat[64];
+    const char *p;
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    p = strstr(json, pat);
+    if (p == NULL) {
+        return -1;
+    }
+    return strtol(p + strlen(pat), NULL, 10);
+}
+
+#endif /* GA_TEST_H */
