@@ -30,7 +30,7 @@
 static int ga_checks = 0;
 static int ga_failures = 0;
 
-static void ga_check_at(int ok, const char *file, int line, const char *expr, const char *fmt, ...)
+static inline void ga_check_at(int ok, const char *file, int line, const char *expr, const char *fmt, ...)
 {
     ga_checks++;
     if (ok) {
@@ -53,7 +53,7 @@ static void ga_check_at(int ok, const char *file, int line, const char *expr, co
 #define CHECKF(cond, ...) ga_check_at((cond) ? 1 : 0, __FILE__, __LINE__, #cond, __VA_ARGS__)
 
 /* Prints the summary and returns the process exit code. */
-static int ga_test_done(const char *name)
+static inline int ga_test_done(const char *name)
 {
     if (ga_checks == 0) {
         fprintf(stderr, "FAIL %s: no checks ran\n", name);
@@ -63,14 +63,14 @@ static int ga_test_done(const char *name)
     return ga_failures == 0 ? 0 : 1;
 }
 
-static const char *ga_env(const char *name, const char *fallback)
+static inline const char *ga_env(const char *name, const char *fallback)
 {
     const char *v = getenv(name);
     return (v != NULL && v[0] != '\0') ? v : fallback;
 }
 
 /* Exits with status 2 (a setup error, not a test verdict) when the stand-in is not given. */
-static const char *ga_test_url(void)
+static inline const char *ga_test_url(void)
 {
     const char *url = getenv("GA_TEST_URL");
     if (url == NULL || url[0] == '\0') {
@@ -80,17 +80,17 @@ static const char *ga_test_url(void)
     return url;
 }
 
-static const char *ga_test_token(void)
+static inline const char *ga_test_token(void)
 {
     return ga_env("GA_TEST_TOKEN", "standin-token-0123456789abcdef");
 }
 
-static const char *ga_test_id(void)
+static inline const char *ga_test_id(void)
 {
     return ga_env("GA_TEST_ID", "1101000001");
 }
 
-static double ga_now(void)
+static inline double ga_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -98,7 +98,7 @@ static double ga_now(void)
 }
 
 /* Options for tests: env proxies never interfere, no pacing, generous timeouts. */
-static ga_client_options ga_test_options(const char *api_url)
+static inline ga_client_options ga_test_options(const char *api_url)
 {
     ga_client_options o;
     ga_client_options_init(&o);
@@ -111,7 +111,7 @@ static ga_client_options ga_test_options(const char *api_url)
 }
 
 /* Port from "http://127.0.0.1:PORT[/...]"; 0 when there is none. */
-static int ga_url_port(const char *url)
+static inline int ga_url_port(const char *url)
 {
     const char *p = strstr(url, "://");
     if (p == NULL) {
@@ -122,7 +122,7 @@ static int ga_url_port(const char *url)
 }
 
 /* A loopback port that nothing listens on: bind to port 0, read the port, close. */
-static int ga_closed_port(void)
+static inline int ga_closed_port(void)
 {
     struct sockaddr_in a;
     socklen_t len = sizeof a;
@@ -145,7 +145,7 @@ static int ga_closed_port(void)
 
 /* ---- a tiny keep-alive HTTP/1.1 client for /__stats and /__reset_stats ------------------ */
 
-static int ga_http_connect(int port)
+static inline int ga_http_connect(int port)
 {
     struct sockaddr_in a;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -167,7 +167,7 @@ static int ga_http_connect(int port)
  * Sends one bodiless request on fd (kept open) and reads the response into body (NUL-ended).
  * Returns the HTTP status, or -1 on any failure.
  */
-static int ga_http_request(int fd, const char *method, const char *path, char *body, size_t cap)
+static inline int ga_http_request(int fd, const char *method, const char *path, char *body, size_t cap)
 {
     char req[512];
     char buf[8192];
@@ -236,7 +236,7 @@ static int ga_http_request(int fd, const char *method, const char *path, char *b
 }
 
 /* The integer after "\"key\":" in a flat JSON object; -1 when missing. */
-static long ga_json_int(const char *json, const char *key)
+static inline long ga_json_int(const char *json, const char *key)
 {
     char pat[64];
     const char *p;
