@@ -15,8 +15,12 @@ Routes
       --token gives 401 with a body that echoes the path, token included (on purpose: clients
       must scrub it); the body must be JSON ``{"chatId": "<string>"}``, else 400. The answer
       then depends on the chatId, see ``answer_for`` below.
-  GET  /__stats          {"connections": <accepted TCP connections>, "requests": <GetAvatar POSTs>}
+  GET  /__stats          {"connections": <TCP connections used>, "requests": <GetAvatar POSTs>}
   POST /__reset_stats    zeroes both counters
+
+  A connection is counted when its first request other than /__stats and /__reset_stats
+  arrives, so the connection a test uses to read or reset the counters is never in them:
+  after a reset, N calls over one kept-alive connection read back as {"connections": 1, ...}.
 
 Run it directly with ``--self-check`` to start it on a free port, exercise a few routes with
 http.client and exit 0 (or 1 with a message).
@@ -76,12 +80,6 @@ class StandInServer(ThreadingHTTPServer):
         self.seen_flaky: set[str] = set()
         super().__init__(address, Handler)
 
-    def process_request(self, request, client_address):
-        # Called once per accepted TCP connection, before the thread starts.
-        with self.lock:
-            self.connections += 1
-        super().process_request(request, client_address)
-
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
         if isinstance(exc, GONE) or (isinstance(exc, OSError) and exc.errno in (9, 32, 104)):
@@ -107,6 +105,16 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write("standin: " + (format % args) + "\n")
 
     # ---- plumbing -------------------------------------------------------------------------
+
+    def setup(self):
+        super().setup()
+        self.counted = False
+
+    def count_connection(self) -> None:
+        if not self.counted:
+            self.counted = True
+            with self.server.lock:
+                self.server.connections += 1
 
     def read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
@@ -153,6 +161,8 @@ class Handler(BaseHTTPRequestHandler):
         self.guarded(self._post)
 
     def _get(self):
+        if self.path != "/__stats":
+            self.count_connection()
         if self.path == "/__stats":
             with self.server.lock:
                 stats = {"connections": self.server.connections, "requests": self.server.requests}
@@ -168,6 +178,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.server.requests = 0
             self.send_json({"connections": 0, "requests": 0})
             return
+        self.count_connection()
         m = ROUTE.match(self.path)
         if not m:
             self.send_text(404, "Not Found")
