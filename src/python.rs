@@ -49,6 +49,9 @@ impl From<Avatar> for PyAvatar {
 #[pymethods]
 impl PyAvatar {
     #[new]
+    #[pyo3(
+        text_signature = "(*, url_avatar='', exists_whatsapp=None, available=None, reason=None, http_status=200, attempts=1)"
+    )]
     #[pyo3(signature = (*, url_avatar = String::new(), exists_whatsapp = None, available = None, reason = None, http_status = 200, attempts = 1))]
     fn new(
         url_avatar: String,
@@ -119,7 +122,11 @@ struct PyClient {
 
 #[pymethods]
 impl PyClient {
+    // The defaults shown to Python; `None` given explicitly also means the default.
     #[new]
+    #[pyo3(
+        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False)"
+    )]
     #[pyo3(signature = (id_instance, api_token_instance, *, api_url = None, timeout = None, connect_timeout = None, max_retries = None, rate_limit = None, user_agent = None, ca_file = None, proxy = None, max_body_bytes = None, allow_insecure_http = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -397,11 +404,21 @@ fn uint_arg(py: Python<'_>, v: Option<&Bound<'_, PyAny>>, name: &str) -> PyResul
     }
 }
 
+/// Panics inside [`run_core`], for the test suite to prove a panic becomes a `GreenApiError`
+/// with code `"panic"` and does not abort the interpreter. Not part of the public API.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
+    run_core(py, || -> Result<(), Error> {
+        panic!("deliberate panic requested by greenapi._native._panic_for_tests")
+    })
+}
+
 /// `greenapi._native`: the compiled part of the `greenapi` package.
 #[pymodule(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyAvatar>()?;
     m.add_class::<PyClient>()?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add("__version__", crate::VERSION)?;
     Ok(())
 }

@@ -4,6 +4,7 @@ import os
 from typing import Dict, Optional, Union, final
 
 __version__: str
+__all__ = ["Avatar", "Client", "_panic_for_tests", "__version__"]
 
 @final
 class Avatar:
@@ -55,8 +56,8 @@ class Avatar:
 
         (A key the service sent as ``null`` is left out, like a missing one.)
         """
-    def __eq__(self, other: object) -> bool: ...
-    def __ne__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 @final
@@ -118,3 +119,6 @@ class Client:
     @property
     def host(self) -> str:
         """The host of the API URL this client calls."""
+
+def _panic_for_tests() -> None:
+    """Test hook: panics inside the core-call wrapper; raises GreenApiError(code="panic")."""

@@ -1,0 +1,94 @@
+"""Starts the stand-in GetAvatar server (tests/standin/server.py) on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVER = ROOT / "tests" / "standin" / "server.py"
+ID_INSTANCE = "1101000001"
+# The stand-in's token; long and unique so that a leak is unmistakable.
+TOKEN = "standin-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The stand-in's base URL, ``http://127.0.0.1:<port>``."""
+    port_file = tmp_path_factory.mktemp("standin") / "port"
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER), "--port-file", str(port_file), "--token", TOKEN],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not port_file.exists():
+            if proc.poll() is not None:
+                pytest.fail(f"the stand-in server exited with {proc.returncode}")
+            if time.monotonic() > deadline:
+                pytest.fail("the stand-in server did not write its port file within 15 s")
+            time.sleep(0.02)
+        port = int(port_file.read_text().strip())
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# urllib without any proxy from the environment: the stand-in is on loopback.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _call(url: str, method: str) -> Dict[str, Any]:
+    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    with _opener.open(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+@pytest.fixture
+def stats(standin: str) -> Callable[[], Dict[str, Any]]:
+    """Returns a function giving the stand-in's counters."""
+    return lambda: _call(standin + "/__stats", "GET")
+
+
+@pytest.fixture
+def reset_stats(standin: str) -> Callable[[], None]:
+    """Returns a function zeroing the stand-in's counters."""
+
+    def reset() -> None:
+        assert _call(standin + "/__reset_stats", "POST") == {"connections": 0, "requests": 0}
+
+    return reset
+
+
+@pytest.fixture
+def make_client(standin: str) -> Callable[..., Any]:
+    """A greenapi.Client for the stand-in: no proxy, no pacing, no retries unless asked."""
+    import greenapi
+
+    def make(token: str = TOKEN, **options: Any) -> greenapi.Client:
+        options.setdefault("api_url", standin)
+        options.setdefault("proxy", "")
+        options.setdefault("rate_limit", 0)
+        options.setdefault("max_retries", 0)
+        return greenapi.Client(ID_INSTANCE, token, **options)
+
+    return make
+
+
+def clean_env() -> Dict[str, str]:
+    """The environment without proxy settings, for subprocesses that talk to the stand-in."""
+    return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
