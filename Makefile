@@ -40,8 +40,8 @@ C_HEADERS := $(wildcard tests/c/*.h) include/greenapi.h
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
 export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/c/lsan.supp:print_suppressions=0
-VALGRIND_FLAGS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-	--show-leak-kinds=definite,indirect --track-origins=yes --trace-children=no \
+VALGRIND_FLAGS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+	--show-leak-kinds=definite,indirect,possible --track-origins=yes --trace-children=no \
 	--suppressions=$(CURDIR)/tests/c/valgrind.supp --quiet
 
 # Chat ids the demo asks the stand-in for.
