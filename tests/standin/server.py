@@ -70,6 +70,9 @@ def older(chat_id: str) -> dict:
 class StandInServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: eight clients connecting at once while the
+    # accept loop is descheduled would overflow it, and a dropped SYN costs a 1 s retransmit.
+    request_queue_size = 128
 
     def __init__(self, address, token: str, verbose: bool):
         self.token = token
