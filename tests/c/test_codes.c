@@ -286,6 +286,12 @@ static void test_network(void)
     r = expect(c, g_token, "slow-1500@c.us", GA_TIMEOUT, 0, 1);
     CHECKF(ga_now() - t0 >= 0.25, "timed out after only %.3fs", ga_now() - t0);
     ga_result_free(r);
+    /* the timeout is per attempt, and timeouts are retried */
+    {
+        ga_client *c1 = make("timeout, retried", g_url, g_token, 1, 300);
+        expect_free(c1, g_token, "slow-1000@c.us", GA_TIMEOUT, 0, 2);
+        ga_client_free(c1);
+    }
     /* an answer within the timeout is fine on the same client */
     expect_free(c, g_token, "slow-10@c.us", GA_OK, 200, 1);
     ga_client_free(c);
@@ -295,6 +301,31 @@ static void test_network(void)
     c = make("tls", url, g_token, 0, 0);
     expect_free(c, g_token, "79001234567@c.us", GA_TLS, 0, 1);
     ga_client_free(c);
+}
+
+static void test_body_limit(void)
+{
+    /* an ordinary answer (~80 bytes) with a 10-byte limit; then a limit that fits */
+    ga_client_options o = ga_test_options(g_url);
+    ga_client *c;
+    o.max_body_bytes = 10;
+    c = ga_client_new_with_options(g_id, g_token, &o, NULL);
+    expect_free(c, g_token, "79001234567@c.us", GA_BODY_TOO_LARGE, 200, 1);
+    ga_client_free(c);
+    o.max_body_bytes = 200;
+    c = ga_client_new_with_options(g_id, g_token, &o, NULL);
+    expect_free(c, g_token, "79001234567@c.us", GA_OK, 200, 1);
+    ga_client_free(c);
+}
+
+static void test_chat_id_bytes(ga_client *c)
+{
+    /* ids with '@' travel unchanged; the JSON body must escape them (else the stand-in
+       answers 400) */
+    expect_free(c, g_token, "quo\"te\\x@c.us", GA_OK, 200, 1);
+    expect_free(c, g_token, "\xd1\x82\xd0\xb5\xd1\x81\xd1\x82@c.us", GA_OK, 200, 1);
+    expect_free(c, g_token, "a/b?c#d&e@c.us", GA_OK, 200, 1);
+    expect_free(c, g_token, "tab\\t@c.us", GA_OK, 200, 1);
 }
 
 static void test_prefix(void)
@@ -321,10 +352,12 @@ int main(void)
     c = make("main", g_url, g_token, 2, 0);
     test_ok(c);
     test_status_codes(c);
+    test_chat_id_bytes(c);
     ga_client_free(c);
     test_retries();
     test_unauthorized();
     test_network();
     test_prefix();
+    test_body_limit();
     return ga_test_done("test_codes");
 }

@@ -48,6 +48,38 @@ int main(void)
         CHECKF(conns == 1, "connections %ld (want 1): %s", conns, body);
         CHECKF(reqs == 10, "requests %ld (want 10): %s", reqs, body);
     }
+
+    /* The connection survives answers that are errors (their bodies are read to the end):
+       every one of these has a Content-Length body and keep-alive. The stand-in counts
+       connections accepted since the reset, and the client's one is already open. */
+    status = ga_http_request(fd, "POST", "/__reset_stats", body, sizeof body);
+    CHECKF(status == 200, "POST /__reset_stats: %d", status);
+    {
+        static const char *const ids[] = {"status-404@c.us", "79001234567@c.us",
+                                          "status-400@c.us", "status-466@c.us",
+                                          "badchat@c.us",    "status-418@c.us",
+                                          "garbage@c.us",    "status-403@c.us",
+                                          "emptyobject@c.us", "120363043968066561@g.us"};
+        for (i = 0; c != NULL && i < 10; i++) {
+            ga_result *r = ga_get_avatar(c, ids[i]);
+            CHECK(r != NULL);
+            if (r != NULL) {
+                CHECKF(r->attempts == 1, "%s: %u attempts", ids[i], (unsigned)r->attempts);
+                CHECKF(r->http_status != 0, "%s: no HTTP status", ids[i]);
+                ga_result_free(r);
+            }
+        }
+    }
+    status = ga_http_request(fd, "GET", "/__stats", body, sizeof body);
+    CHECKF(status == 200, "GET /__stats: %d", status);
+    if (status == 200) {
+        long conns = ga_json_int(body, "connections");
+        long reqs = ga_json_int(body, "requests");
+        /* the connection from the first round is still open: no new connection at all */
+        CHECKF(conns == 0, "after error answers: %ld new connections (want 0): %s", conns, body);
+        CHECKF(reqs == 10, "after error answers: requests %ld (want 10): %s", reqs, body);
+    }
+
     ga_client_free(c);
     close(fd);
     return ga_test_done("test_keepalive");
