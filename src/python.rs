@@ -162,6 +162,7 @@ impl PyClient {
             },
             rate_limit_per_sec: match rate_limit {
                 None => defaults.rate_limit_per_sec,
+                Some(v) if v.is_none() => defaults.rate_limit_per_sec,
                 Some(v) => float_arg(py, v, "rate_limit")?,
             },
             user_agent: opt_str_arg(py, user_agent, "user_agent")?,

@@ -354,8 +354,9 @@ def test_good_unusual_options(standin):
         proxy="",
         timeout=5,
         connect_timeout=None,  # type: ignore[arg-type]
+        rate_limit=None,  # type: ignore[arg-type]
+        max_body_bytes=None,  # type: ignore[arg-type]
         max_retries=0,
-        rate_limit=0,
         user_agent="greenapi-tests/1",
         allow_insecure_http=True,
         **ca,
