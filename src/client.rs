@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use ureq::http::{StatusCode, Uri};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::unversioned::transport::DefaultConnector;
 use ureq::{Agent, Proxy};
 
 use crate::avatar::{Avatar, parse_body};
 use crate::error::{Error, ErrorKind};
 use crate::limiter::Limiter;
 use crate::options::{DEFAULT_API_URL, MAX_RETRIES_LIMIT, Options};
+use crate::resolver::CachingResolver;
 use crate::validate;
 
 /// First backoff delay; doubled per retry, with jitter, up to [`MAX_BACKOFF`].
@@ -138,7 +140,7 @@ impl Client {
         .parse()
         .map_err(|_| Error::invalid("api_url does not make a valid request URL"))?;
         Ok(Client {
-            agent: Agent::new_with_config(config),
+            agent: Agent::with_parts(config, DefaultConnector::default(), CachingResolver::new()),
             uri,
             token: Secret(api_token_instance.to_string()),
             id_instance: id_instance.to_string(),
