@@ -61,6 +61,13 @@ impl fmt::Debug for Client {
     }
 }
 
+/// The JSON body of the call; serde escapes whatever the chat id holds.
+#[derive(serde::Serialize)]
+struct RequestBody<'a> {
+    #[serde(rename = "chatId")]
+    chat_id: &'a str,
+}
+
 /// What one attempt produced, before the retry decision.
 struct Failure {
     error: Error,
@@ -167,7 +174,7 @@ impl Client {
     /// backoff and jitter (GetAvatar only reads, so a retry is safe), honouring `Retry-After`.
     pub fn get_avatar(&self, chat_id: &str) -> Result<Avatar, Error> {
         let chat_id = validate::normalize_chat_id(chat_id)?;
-        let body = serde_json::to_vec(&serde_json::json!({ "chatId": chat_id }))
+        let body = serde_json::to_vec(&RequestBody { chat_id: &chat_id })
             .map_err(|e| Error::invalid(format!("chat_id cannot be encoded: {e}")))?;
         let mut attempts = 0;
         loop {
