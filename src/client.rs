@@ -119,7 +119,7 @@ impl Client {
             None => concat!("greenapi/", env!("CARGO_PKG_VERSION")).to_string(),
         };
         let proxy = match options.proxy.as_deref() {
-            None => Proxy::try_from_env(),
+            None => proxy_from_env(),
             Some("") => None,
             // The proxy URL may carry credentials: the message does not repeat it.
             Some(p) => {
@@ -325,6 +325,18 @@ fn random_u64() -> u64 {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(0);
     h.finish()
+}
+
+/// The proxy named by `ALL_PROXY` or `HTTPS_PROXY` (either case), honouring `NO_PROXY`.
+/// `HTTP_PROXY` alone is not used: the service is reached over https, and a proxy meant for
+/// plain http traffic should not see it.
+fn proxy_from_env() -> Option<Proxy> {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    ["ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"]
+        .iter()
+        .any(|n| set(n))
+        .then(Proxy::try_from_env)
+        .flatten()
 }
 
 fn root_certs(options: &Options) -> Result<RootCerts, Error> {
