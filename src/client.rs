@@ -119,6 +119,8 @@ impl Client {
             None => concat!("greenapi/", env!("CARGO_PKG_VERSION")).to_string(),
         };
         let proxy = match options.proxy.as_deref() {
+            // A proxy from the environment is meant for the outside world, not for loopback.
+            None if validate::is_loopback(&base.host) => None,
             None => proxy_from_env(),
             Some("") => None,
             // The proxy URL may carry credentials: the message does not repeat it.

@@ -66,6 +66,12 @@ impl Resolver for CachingResolver {
                 return Ok(e.addrs.clone());
             }
         }
+        // RFC 6761: names under "invalid." never resolve, so no query is sent for them.
+        let host = uri.host().unwrap_or_default().trim_end_matches('.');
+        let lower = host.to_ascii_lowercase();
+        if lower == "invalid" || lower.ends_with(".invalid") {
+            return Err(ureq::Error::HostNotFound);
+        }
         // Failures are not kept: the next call tries again.
         let addrs = self.inner.resolve(uri, config, timeout)?;
         if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {

@@ -37,6 +37,17 @@ fn call(target: &Server, proxy: Option<String>) -> bool {
         .is_ok()
 }
 
+/// A host that is not loopback and can never resolve.
+fn invalid_host() -> Options {
+    Options {
+        api_url: Some("http://greenapi-test.invalid".into()),
+        allow_insecure_http: true,
+        rate_limit_per_sec: 0.0,
+        max_retries: 0,
+        ..Options::default()
+    }
+}
+
 #[test]
 fn proxy_choice() {
     for v in [
@@ -59,21 +70,60 @@ fn proxy_choice() {
     assert!(call(&target, Some(p.url())));
     assert!(p.request_count() >= 1, "the explicit proxy saw nothing");
 
-    // HTTP_PROXY alone is not used for the service.
+    // HTTP_PROXY alone is not used for the service: the client goes direct, and the name under
+    // "invalid." fails at once without a DNS query (RFC 6761).
     let p = proxy();
     // SAFETY: as above.
     unsafe { std::env::set_var("HTTP_PROXY", p.url()) };
-    assert!(call(&target, None));
+    let e = Client::with_options("1", "token", &invalid_host())
+        .unwrap()
+        .get_avatar("1@c.us")
+        .unwrap_err();
+    assert_eq!(e.kind(), greenapi::ErrorKind::Network, "{}", e.message());
     assert_eq!(p.request_count(), 0, "HTTP_PROXY was used");
-    assert_eq!(target.request_count(), 1);
 
-    // HTTPS_PROXY is, unless the option says "".
+    // HTTPS_PROXY is, for a host that is not loopback. The name is never resolved here: the
+    // stand-in proxy receives the CONNECT and answers the tunnelled request itself.
     let p = proxy();
     // SAFETY: as above.
     unsafe { std::env::set_var("HTTPS_PROXY", p.url()) };
-    assert!(call(&target, None));
-    assert!(p.request_count() >= 1, "HTTPS_PROXY was not used");
-    assert_eq!(target.request_count(), 1);
+    assert!(
+        Client::with_options("1", "token", &invalid_host())
+            .unwrap()
+            .get_avatar("1@c.us")
+            .is_ok()
+    );
+    let connect = p.requests();
+    assert_eq!(connect.first().map(|r| r.method.as_str()), Some("CONNECT"));
+    assert!(
+        connect[0].path.starts_with("greenapi-test.invalid"),
+        "{}",
+        connect[0].path
+    );
+
+    // The option "" goes direct even with HTTPS_PROXY set.
     assert!(call(&target, Some(String::new())));
-    assert_eq!(target.request_count(), 2, "proxy \"\" must go direct");
+    assert_eq!(target.request_count(), 1, "proxy \"\" must go direct");
+
+    // An environment proxy is never used for a loopback api_url, whatever its spelling.
+    let local = Server::always_json(200, OLD_SHAPE);
+    let o = Options {
+        api_url: Some(format!("http://localhost:{}", local.addr.port())),
+        rate_limit_per_sec: 0.0,
+        max_retries: 0,
+        ..Options::default()
+    };
+    let p_before = p.request_count();
+    assert!(
+        Client::with_options("1", "token", &o)
+            .unwrap()
+            .get_avatar("1@c.us")
+            .is_ok()
+    );
+    assert_eq!(local.request_count(), 1);
+    assert_eq!(
+        p.request_count(),
+        p_before,
+        "loopback went through the env proxy"
+    );
 }
