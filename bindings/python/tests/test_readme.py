@@ -1,0 +1,47 @@
+"""The README's Python snippet runs as printed, against the stand-in server."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from conftest import ID_INSTANCE, ROOT, TOKEN
+
+
+def readme_snippet() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"<!-- example-python -->\s*```python\n(.*?)```\s*<!-- /example-python -->", text, re.S)
+    assert m, "README.md lost its <!-- example-python --> block"
+    return m.group(1)
+
+
+def test_readme_python_snippet_runs(standin: str) -> None:
+    env = dict(os.environ, GREEN_API_ID_INSTANCE=ID_INSTANCE, GREEN_API_TOKEN=TOKEN, GREEN_API_URL=standin)
+    out = subprocess.run(
+        [sys.executable, "-c", readme_snippet()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 0, out.stderr
+    # The bare phone number reached the service as 79001234567@c.us.
+    assert out.stdout.strip() == "True https://pps.whatsapp.net/v/stand-in/79001234567@c.us.jpg None"
+
+
+def test_readme_python_snippet_reports_errors(standin: str) -> None:
+    env = dict(os.environ, GREEN_API_ID_INSTANCE=ID_INSTANCE, GREEN_API_TOKEN="wrong-token-42", GREEN_API_URL=standin)
+    out = subprocess.run(
+        [sys.executable, "-c", readme_snippet()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("unauthorized 401 "), out.stdout
+    assert "wrong-token-42" not in out.stdout
