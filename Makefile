@@ -99,6 +99,9 @@ c-asan: lib
 	done
 	$(CXX) $(CXXSTD) $(SAN) tests/c/cpp_double_include.cpp $(LIB_A) $(LDLIBS) \
 		-o $(BUILD)/asan/cpp_double_include
+	scripts/check-exports.sh include/greenapi.h $(LIB_SO)
+	$(CC) $(CSTD) $(SAN) -Itests/c tests/c/test_null_args.c -Ltarget/release -lgreenapi \
+		-Wl,-rpath,'$$ORIGIN/../../target/release' -o $(BUILD)/asan/test_null_args_shared
 
 # Plain builds for valgrind (no sanitizers).
 c-plain: lib
@@ -122,7 +125,8 @@ readme-example: lib
 # Every test runs (each with its own stand-in) even after a failure; the README example last.
 test-c: c-asan
 	@status=0; \
-	scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(C_TESTS) cpp_double_include) || status=1; \
+	scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(C_TESTS) cpp_double_include \
+		test_null_args_shared) || status=1; \
 	{ $(MAKE) --no-print-directory readme-example && \
 	  scripts/run-c-tests.sh $(BUILD)/asan/readme_example; } || status=1; \
 	[ $$status = 0 ] && echo "test-c: all passed" || echo "test-c: FAILED (see above)" >&2; \

@@ -5,6 +5,8 @@
 #
 # --wrap runs each program under a wrapper (e.g. valgrind with its options).
 # Every program is run even after a failure; the exit status is 1 if any failed.
+# A program that runs longer than GA_TEST_TIMEOUT seconds (default 300) is killed and fails,
+# so a hang (a deadlock in the library, say) cannot stall CI.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,7 +23,8 @@ for prog in "$@"; do
     name=$(basename "$prog")
     echo "=== $name${wrap:+ (under ${wrap[0]})}"
     start=$(date +%s)
-    if "$root/scripts/with-standin.sh" -- "${wrap[@]}" "$prog"; then
+    if "$root/scripts/with-standin.sh" -- \
+        timeout --kill-after=10 "${GA_TEST_TIMEOUT:-300}" "${wrap[@]}" "$prog"; then
         passed+=("$name")
         echo "=== $name: PASS ($(( $(date +%s) - start ))s)"
     else

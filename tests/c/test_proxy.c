@@ -1,15 +1,36 @@
 /*
- * Proxy settings, on loopback only. opts.proxy: NULL = from the environment, "" = none,
- * else the proxy's URL.
- *  - "" ignores proxy variables in the environment that point at a closed port.
- *  - NULL uses them (the call fails to connect to the "proxy").
- *  - An explicit proxy is used: pointing it at the stand-in (which does not implement CONNECT)
- *    makes the call fail at the proxy even though api_url is a closed port, and the message
- *    says so; pointing it at a closed port fails although api_url is the live stand-in.
+ * Proxy choice, with no traffic leaving loopback. opts.proxy: NULL = from ALL_PROXY /
+ * HTTPS_PROXY (either case; NO_PROXY honoured; HTTP_PROXY alone ignored; never for a loopback
+ * api_url), "" = none, else the proxy's URL.
+ *
+ * The stand-in plays the proxy: it does not implement CONNECT, so a call that went through it
+ * fails with GA_NETWORK and a message about the proxy. The non-loopback api_url is under
+ * .invalid, which the library refuses without a DNS query, so a call that did NOT use the
+ * proxy fails with GA_NETWORK and a message that does not mention a proxy.
  */
 #include "ga_test.h"
 
-static ga_result *call(const char *what, const char *api_url, const char *proxy)
+#define INVALID_HOST "https://greenapi-test.invalid"
+
+static const char *g_url;
+
+static void clear_env(void)
+{
+    static const char *const names[] = {"ALL_PROXY",  "all_proxy",  "HTTPS_PROXY", "https_proxy",
+                                        "HTTP_PROXY", "http_proxy", "NO_PROXY",    "no_proxy"};
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        unsetenv(names[i]);
+    }
+}
+
+static int mentions_proxy(const char *s)
+{
+    return s != NULL && (strstr(s, "proxy") != NULL || strstr(s, "CONNECT") != NULL);
+}
+
+/* want_proxy: 1 the call must have gone to the proxy, 0 it must not have, -1 OK expected. */
+static void call(const char *what, const char *api_url, const char *proxy, int want_proxy)
 {
     ga_client_options o = ga_test_options(api_url);
     ga_code code = 12345;
@@ -17,82 +38,71 @@ static ga_result *call(const char *what, const char *api_url, const char *proxy)
     ga_result *r;
     o.proxy = proxy;
     o.max_retries = 0;
+    o.timeout_ms = 5000;
     c = ga_client_new_with_options(ga_test_id(), ga_test_token(), &o, &code);
     CHECKF(c != NULL, "%s: client refused: %u (%s)", what, (unsigned)code, ga_code_str(code));
     if (c == NULL) {
-        return NULL;
+        return;
     }
     r = ga_get_avatar(c, "79001234567@c.us");
     ga_client_free(c);
     CHECKF(r != NULL, "%s: NULL result", what);
-    if (r != NULL && r->code != GA_OK) {
-        CHECKF(r->message != NULL && strstr(r->message, ga_test_token()) == NULL,
-               "%s: message missing or leaks the token", what);
+    if (r == NULL) {
+        return;
     }
-    return r;
+    if (want_proxy < 0) {
+        CHECKF(r->code == GA_OK, "%s: code %u (%s): %s", what, (unsigned)r->code,
+               ga_code_str(r->code), r->message ? r->message : "");
+    } else {
+        CHECKF(r->code == GA_NETWORK, "%s: code %u (%s), wanted GA_NETWORK: %s", what,
+               (unsigned)r->code, ga_code_str(r->code), r->message ? r->message : "");
+        CHECKF(r->http_status == 0, "%s: http_status %u", what, (unsigned)r->http_status);
+        CHECKF(r->message != NULL, "%s: no message", what);
+        CHECKF(mentions_proxy(r->message) == want_proxy, "%s: proxy %s, message: %s", what,
+               want_proxy ? "not used" : "used", r->message ? r->message : "(null)");
+        if (r->message != NULL) {
+            CHECKF(strstr(r->message, ga_test_token()) == NULL, "%s: token leaked", what);
+        }
+    }
+    ga_result_free(r);
 }
 
 int main(void)
 {
-    const char *url = ga_test_url();
     char closed[64];
-    ga_result *r;
-
+    g_url = ga_test_url();
     snprintf(closed, sizeof closed, "http://127.0.0.1:%d", ga_closed_port());
 
-    /* proxy variables in the environment point at a closed port */
-    unsetenv("NO_PROXY");
-    unsetenv("no_proxy");
-    setenv("HTTPS_PROXY", closed, 1);
-    setenv("https_proxy", closed, 1);
-    setenv("ALL_PROXY", closed, 1);
-    setenv("all_proxy", closed, 1);
-    setenv("HTTP_PROXY", closed, 1);
-    setenv("http_proxy", closed, 1);
+    clear_env();
+    call("no env proxy, NULL", INVALID_HOST, NULL, 0);
+    call("no env proxy, NULL, loopback", g_url, NULL, -1);
 
-    r = call("proxy \"\" with env proxies", url, "");
-    if (r != NULL) {
-        CHECKF(r->code == GA_OK, "proxy \"\": code %u (%s): %s", (unsigned)r->code,
-               ga_code_str(r->code), r->message ? r->message : "");
-        ga_result_free(r);
-    }
-    r = call("proxy NULL with env proxies", url, NULL);
-    if (r != NULL) {
-        CHECKF(r->code == GA_NETWORK, "proxy NULL: code %u (%s), wanted GA_NETWORK (env proxy "
-               "not used?)", (unsigned)r->code, ga_code_str(r->code));
-        CHECK(r->http_status == 0);
-        ga_result_free(r);
-    }
+    setenv("HTTPS_PROXY", g_url, 1);
+    call("HTTPS_PROXY, NULL", INVALID_HOST, NULL, 1);
+    call("HTTPS_PROXY, \"\"", INVALID_HOST, "", 0);
+    call("HTTPS_PROXY, NULL, loopback api_url (never proxied)", g_url, NULL, -1);
+    call("HTTPS_PROXY, \"\", loopback api_url", g_url, "", -1);
+    setenv("NO_PROXY", "greenapi-test.invalid", 1);
+    call("HTTPS_PROXY with NO_PROXY for the host", INVALID_HOST, NULL, 0);
+    clear_env();
 
-    unsetenv("HTTPS_PROXY");
-    unsetenv("https_proxy");
-    unsetenv("ALL_PROXY");
-    unsetenv("all_proxy");
-    unsetenv("HTTP_PROXY");
-    unsetenv("http_proxy");
+    setenv("https_proxy", g_url, 1);
+    call("https_proxy (lower case), NULL", INVALID_HOST, NULL, 1);
+    clear_env();
 
-    r = call("explicit proxy = stand-in", closed, url);
-    if (r != NULL) {
-        CHECKF(r->code == GA_NETWORK, "explicit proxy: code %u (%s)", (unsigned)r->code,
-               ga_code_str(r->code));
-        CHECKF(r->message != NULL && (strstr(r->message, "proxy") != NULL ||
-                                      strstr(r->message, "CONNECT") != NULL),
-               "explicit proxy: the message does not mention the proxy: %s",
-               r->message ? r->message : "(null)");
-        ga_result_free(r);
-    }
-    r = call("explicit proxy = closed port", url, closed);
-    if (r != NULL) {
-        CHECKF(r->code == GA_NETWORK, "closed proxy: code %u (%s)", (unsigned)r->code,
-               ga_code_str(r->code));
-        ga_result_free(r);
-    }
-    /* no env proxies and proxy NULL: direct */
-    r = call("proxy NULL without env proxies", url, NULL);
-    if (r != NULL) {
-        CHECKF(r->code == GA_OK, "proxy NULL, no env: code %u (%s)", (unsigned)r->code,
-               ga_code_str(r->code));
-        ga_result_free(r);
-    }
+    setenv("ALL_PROXY", g_url, 1);
+    call("ALL_PROXY, NULL", INVALID_HOST, NULL, 1);
+    clear_env();
+
+    setenv("HTTP_PROXY", g_url, 1);
+    setenv("http_proxy", g_url, 1);
+    call("HTTP_PROXY alone is not used", INVALID_HOST, NULL, 0);
+    clear_env();
+
+    /* an explicit proxy is used, also for loopback */
+    call("explicit proxy, .invalid", INVALID_HOST, g_url, 1);
+    call("explicit proxy, loopback", g_url, g_url, 1);
+    call("explicit proxy on a closed port", g_url, closed, 0);
+
     return ga_test_done("test_proxy");
 }
