@@ -316,6 +316,22 @@ static void test_body_limit(void)
     c = ga_client_new_with_options(g_id, g_token, &o, NULL);
     expect_free(c, g_token, "79001234567@c.us", GA_OK, 200, 1);
     ga_client_free(c);
+
+    /* the boundary: a body of exactly max_body_bytes is read, one byte more is refused. The
+       stand-in's answer is Python's json.dumps of the older shape. */
+    {
+        const char *answer = "{\"existsWhatsapp\": true, \"urlAvatar\": "
+                             "\"https://pps.whatsapp.net/v/stand-in/79001234567@c.us.jpg\"}";
+        uint64_t len = (uint64_t)strlen(answer);
+        o.max_body_bytes = len;
+        c = ga_client_new_with_options(g_id, g_token, &o, NULL);
+        expect_free(c, g_token, "79001234567@c.us", GA_OK, 200, 1);
+        ga_client_free(c);
+        o.max_body_bytes = len - 1;
+        c = ga_client_new_with_options(g_id, g_token, &o, NULL);
+        expect_free(c, g_token, "79001234567@c.us", GA_BODY_TOO_LARGE, 200, 1);
+        ga_client_free(c);
+    }
 }
 
 static void test_chat_id_bytes(ga_client *c)
