@@ -7,6 +7,7 @@
 #   make test-valgrind  the same C tests without sanitizers, under valgrind
 #   make test-python    bash bindings/python/run-tests.sh
 #   make venv           bash bindings/python/run-tests.sh --install-only (module into .venv)
+#   make bench          cost of one call on loopback next to a hand-written HTTP exchange
 #   make demo           the C and Python examples (real service if GREEN_API_* are set)
 #   make clean
 
@@ -50,7 +51,7 @@ DEMO_IDS := 79001234567@c.us 79001234567 120363043968066561@g.us 120650379300963
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all lib header test test-rust test-c test-valgrind test-python venv demo clean \
+.PHONY: all lib header test test-rust test-c test-valgrind test-python venv bench demo clean \
 	rust-tools valgrind-tool c-asan c-plain readme-example demo-c
 
 all: lib
@@ -144,22 +145,18 @@ test-valgrind: valgrind-tool c-plain
 
 # ---- Python ------------------------------------------------------------------------------------
 
-# Note: maturin (inside run-tests.sh) builds into target/release as well, replacing
-# target/release/libgreenapi.so with a build that has the `python` feature and needs libpython
-# symbols; `make lib` (cargo build --release) puts the C library back.
+# run-tests.sh builds the module in target/python, so the C library in target/release is
+# never replaced by the python-feature build (which needs libpython's symbols).
 test-python:
 	bash bindings/python/run-tests.sh
 
-# Assumed interface (helper-1's script): `run-tests.sh --install-only` creates .venv and builds
-# the module into it without running pytest. Until the script understands the flag, the whole
-# suite is run instead (which also leaves the module installed in .venv).
+# Builds the module into .venv without running the tests.
 venv:
-	@if grep -q -- '--install-only' bindings/python/run-tests.sh; then \
-		bash bindings/python/run-tests.sh --install-only; \
-	else \
-		echo "venv: run-tests.sh has no --install-only yet; running the full Python suite" >&2; \
-		bash bindings/python/run-tests.sh; \
-	fi
+	bash bindings/python/run-tests.sh --install-only
+
+# One call's cost on a kept-alive loopback connection against a hand-written HTTP exchange.
+bench:
+	cargo bench --bench loopback
 
 # ---- demo --------------------------------------------------------------------------------------
 
@@ -171,8 +168,6 @@ demo-c: lib
 
 # With GREEN_API_ID_INSTANCE and GREEN_API_TOKEN set: the real service (GREEN_API_URL optional),
 # chat ids from GREEN_API_CHAT_IDS or CHAT_ID. Otherwise: the stand-in server on loopback.
-# `venv` comes first: maturin builds into target/release too and overwrites libgreenapi.so with
-# the Python-feature build, so `lib` must run after it (see the note at test-python).
 demo:
 	$(MAKE) --no-print-directory venv
 	$(MAKE) --no-print-directory demo-c

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the greenapi Python module into $ROOT/.venv and runs its pytest suite.
-# Usage: bindings/python/run-tests.sh [extra pytest args]
+# Usage: bindings/python/run-tests.sh [--install-only | extra pytest args]
+#   --install-only   build the module into the venv and stop (used by `make demo`)
 # Works non-interactively (CI=true, no stdin). Needs python3 and cargo on PATH.
 set -euo pipefail
 
@@ -43,6 +44,10 @@ log "building the extension (maturin develop --release)"
     cd "$HERE"
     "$VENV/bin/maturin" develop --release --quiet </dev/null
 )
+
+if [ "${1:-}" = "--install-only" ]; then
+    exit 0
+fi
 
 log "running pytest"
 cd "$ROOT"
