@@ -219,11 +219,23 @@ impl Client {
                     error: f.error.with_status(200),
                     ..f
                 })?;
-            return parse_body(&bytes).map_err(|e| Failure {
+            let mut avatar = parse_body(&bytes).map_err(|e| Failure {
                 error: e.with_status(200),
                 retryable: false,
                 retry_after: None,
-            });
+            })?;
+            // Text copied from a body never carries the token, even a body that echoes it.
+            if avatar.url_avatar.contains(self.token.0.as_str()) {
+                avatar.url_avatar = self.scrub(&avatar.url_avatar);
+            }
+            if let Some(r) = avatar
+                .reason
+                .as_mut()
+                .filter(|r| r.contains(self.token.0.as_str()))
+            {
+                *r = self.scrub(r);
+            }
+            return Ok(avatar);
         }
         let code = status.as_u16();
         let retry_after = response

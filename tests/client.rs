@@ -208,6 +208,15 @@ fn the_token_is_scrubbed_from_echoed_bodies() {
 }
 
 #[test]
+fn the_token_is_scrubbed_from_answers_that_echo_it() {
+    let body = format!(r#"{{"urlAvatar":"https://x/{TOKEN}.jpg","reason":"no {TOKEN}"}}"#);
+    let server = Server::start(move |_, _| Reply::json(200, &body));
+    let a = client(&server.url()).get_avatar("1@c.us").unwrap();
+    assert_eq!(a.url_avatar, "https://x/***.jpg");
+    assert_eq!(a.reason.as_deref(), Some("no ***"));
+}
+
+#[test]
 fn rate_limited_then_ok_is_retried() {
     let server = Server::start(|_, i| {
         if i == 0 {
