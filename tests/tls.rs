@@ -1,0 +1,157 @@
+//! Certificates are verified, always: against a real TLS server on loopback with a certificate
+//! made for the test, trusted only when the caller names it in `ca_file`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+
+use greenapi::{Client, ErrorKind, Options};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
+
+struct TlsServer {
+    addr: SocketAddr,
+    cert_pem: String,
+    handshakes: Arc<AtomicUsize>,
+}
+
+/// A TLS server whose certificate names `names`; it answers every request with one avatar.
+fn tls_server(names: &[&str]) -> TlsServer {
+    let certified =
+        rcgen::generate_simple_self_signed(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let counter = handshakes.clone();
+    thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let config = config.clone();
+            let counter = counter.clone();
+            thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                if tls.conn.complete_io(&mut tls.sock).is_err() {
+                    return; // the client refused the certificate
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                serve(tls);
+            });
+        }
+    });
+    TlsServer {
+        addr,
+        cert_pem: certified.cert.pem(),
+        handshakes,
+    }
+}
+
+fn serve(stream: impl Read + Write) {
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut len = 0;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let answer = r#"{"existsWhatsapp":true,"urlAvatar":"https://pps.whatsapp.net/v/tls.jpg"}"#;
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
+        let out = reader.get_mut();
+        if out
+            .write_all(response.as_bytes())
+            .and_then(|_| out.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn client(server: &TlsServer, ca_file: Option<&std::path::Path>) -> Client {
+    let options = Options {
+        api_url: Some(format!("https://localhost:{}", server.addr.port())),
+        ca_file: ca_file.map(|p| p.to_path_buf()),
+        rate_limit_per_sec: 0.0,
+        proxy: Some(String::new()),
+        ..Options::default()
+    };
+    Client::with_options("1101000001", TOKEN, &options).unwrap()
+}
+
+fn write_pem(name: &str, pem: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("greenapi-{}-{name}.pem", std::process::id()));
+    std::fs::write(&path, pem).unwrap();
+    path
+}
+
+#[test]
+fn an_untrusted_certificate_is_a_tls_error_and_not_retried() {
+    let server = tls_server(&["localhost"]);
+    let e = client(&server, None).get_avatar("1@c.us").unwrap_err();
+    assert_eq!(
+        (e.kind(), e.http_status(), e.attempts()),
+        (ErrorKind::Tls, None, 1),
+        "{}",
+        e.message()
+    );
+    assert!(!e.message().contains(TOKEN));
+    assert_eq!(server.handshakes.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_certificate_trusted_through_ca_file_works_and_is_kept_alive() {
+    let server = tls_server(&["localhost"]);
+    let ca = write_pem("trusted", &server.cert_pem);
+    let c = client(&server, Some(&ca));
+    for _ in 0..3 {
+        let a = c.get_avatar("1@c.us").unwrap();
+        assert_eq!(a.url_avatar, "https://pps.whatsapp.net/v/tls.jpg");
+    }
+    assert_eq!(
+        server.handshakes.load(Ordering::SeqCst),
+        1,
+        "one TLS session for three calls"
+    );
+    std::fs::remove_file(ca).unwrap();
+}
+
+#[test]
+fn a_trusted_certificate_for_another_name_is_refused() {
+    let server = tls_server(&["api.green-api.example"]);
+    let ca = write_pem("other-name", &server.cert_pem);
+    let e = client(&server, Some(&ca)).get_avatar("1@c.us").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{}", e.message());
+    std::fs::remove_file(ca).unwrap();
+}
