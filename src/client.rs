@@ -6,15 +6,16 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ureq::Agent;
 use ureq::http::{StatusCode, Uri};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use ureq::unversioned::transport::DefaultConnector;
-use ureq::{Agent, Proxy};
 
 use crate::avatar::{Avatar, parse_body};
 use crate::error::{Error, ErrorKind};
 use crate::limiter::Limiter;
-use crate::options::{DEFAULT_API_URL, MAX_RETRIES_LIMIT, Options};
+use crate::options::{DEFAULT_API_URL, Options};
+use crate::proxy;
 use crate::resolver::CachingResolver;
 use crate::validate;
 
@@ -94,40 +95,13 @@ impl Client {
             options.api_url.as_deref().unwrap_or(DEFAULT_API_URL),
             options.allow_insecure_http,
         )?;
-        if options.timeout.is_zero() {
-            return Err(Error::invalid("timeout must be greater than zero"));
-        }
-        if options.connect_timeout.is_zero() {
-            return Err(Error::invalid("connect_timeout must be greater than zero"));
-        }
-        if options.max_retries > MAX_RETRIES_LIMIT {
-            return Err(Error::invalid(format!(
-                "max_retries must be at most {MAX_RETRIES_LIMIT}"
-            )));
-        }
-        if options.max_body_bytes == 0 {
-            return Err(Error::invalid("max_body_bytes must be greater than zero"));
-        }
+        options.check()?;
         let limiter = Limiter::new(options.rate_limit_per_sec)?;
-        let user_agent = match &options.user_agent {
-            Some(ua) if ua.is_empty() || ua.chars().any(|c| c.is_control()) => {
-                return Err(Error::invalid(
-                    "user_agent must be non-empty and free of control characters",
-                ));
-            }
-            Some(ua) => ua.clone(),
-            None => concat!("greenapi/", env!("CARGO_PKG_VERSION")).to_string(),
-        };
-        let proxy = match options.proxy.as_deref() {
-            // A proxy from the environment is meant for the outside world, not for loopback.
-            None if validate::is_loopback(&base.host) => None,
-            None => proxy_from_env(),
-            Some("") => None,
-            // The proxy URL may carry credentials: the message does not repeat it.
-            Some(p) => {
-                Some(Proxy::new(p).map_err(|_| Error::invalid("proxy is not a valid proxy URL"))?)
-            }
-        };
+        let user_agent = options
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| concat!("greenapi/", env!("CARGO_PKG_VERSION")).to_string());
+        let proxy = proxy::choose(options, &base)?;
         let tls = TlsConfig::builder()
             .root_certs(root_certs(options)?)
             .build();
@@ -339,18 +313,6 @@ fn random_u64() -> u64 {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(0);
     h.finish()
-}
-
-/// The proxy named by `ALL_PROXY` or `HTTPS_PROXY` (either case), honouring `NO_PROXY`.
-/// `HTTP_PROXY` alone is not used: the service is reached over https, and a proxy meant for
-/// plain http traffic should not see it.
-fn proxy_from_env() -> Option<Proxy> {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    ["ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"]
-        .iter()
-        .any(|n| set(n))
-        .then(Proxy::try_from_env)
-        .flatten()
 }
 
 fn root_certs(options: &Options) -> Result<RootCerts, Error> {

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::error::Error;
+
 /// The service's default host.
 pub const DEFAULT_API_URL: &str = "https://api.green-api.com";
 
@@ -60,5 +62,35 @@ impl Default for Options {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             allow_insecure_http: false,
         }
+    }
+}
+
+impl Options {
+    /// Refuses values out of their documented range, so that a call can only fail for reasons
+    /// that come from the network or the service. `api_url`, `proxy` and `ca_file` are checked
+    /// where they are used.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if self.timeout.is_zero() {
+            return Err(Error::invalid("timeout must be greater than zero"));
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(Error::invalid("connect_timeout must be greater than zero"));
+        }
+        if self.max_retries > MAX_RETRIES_LIMIT {
+            return Err(Error::invalid(format!(
+                "max_retries must be at most {MAX_RETRIES_LIMIT}"
+            )));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(Error::invalid("max_body_bytes must be greater than zero"));
+        }
+        if let Some(ua) = &self.user_agent
+            && (ua.is_empty() || ua.chars().any(|c| c.is_control()))
+        {
+            return Err(Error::invalid(
+                "user_agent must be non-empty and free of control characters",
+            ));
+        }
+        Ok(())
     }
 }
