@@ -212,6 +212,12 @@ typedef struct ga_result {
  */
 #define GA_PANIC 16
 
+/**
+ * The call was stopped before it had an answer: `ga_client_shutdown` was called on its client,
+ * before or during the call.
+ */
+#define GA_CANCELLED 17
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

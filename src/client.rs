@@ -1,15 +1,18 @@
-//! The client: one pooled HTTP agent, the request URI built once, pacing and retries.
+//! The client: one pooled HTTP agent per process, the request URI built once, pacing, retries
+//! and stopping.
 
 use std::fmt;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::Read;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::time::Duration;
 
 use ureq::Agent;
+use ureq::config::Config;
 use ureq::http::{StatusCode, Uri};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
-use ureq::unversioned::transport::DefaultConnector;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector};
 
 use crate::avatar::{Avatar, parse_body};
 use crate::error::{Error, ErrorKind};
@@ -17,6 +20,7 @@ use crate::limiter::Limiter;
 use crate::options::{DEFAULT_API_URL, Options};
 use crate::proxy;
 use crate::resolver::CachingResolver;
+use crate::transport::{Call, Sockets, TcpConnector};
 use crate::validate;
 
 /// First backoff delay; doubled per retry, with jitter, up to [`MAX_BACKOFF`].
@@ -28,19 +32,83 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 const ERROR_BODY_READ: u64 = 4096;
 /// How much of that text goes into a message.
 const ERROR_TEXT_CHARS: usize = 300;
+/// Idle connections kept per host (and in all: a client calls one host).
+pub(crate) const MAX_IDLE_CONNECTIONS: usize = 16;
+/// Immediate retries of one call after failures on stale pooled connections: each one uses up
+/// a pooled connection, so more than the pool holds means something else is wrong.
+const MAX_STALE_RETRIES: u32 = MAX_IDLE_CONNECTIONS as u32 + 1;
 
 /// A GetAvatar client for one instance. Cheap to share between threads (`&Client` is all a call
 /// needs): connections are pooled and kept alive, and pacing is shared by every caller.
 pub struct Client {
-    agent: Agent,
+    /// The connection pool and pacing of the process that uses the client (see [`Local`]). Only
+    /// ever replaced in a forked child; freed in `Drop`.
+    current: AtomicPtr<Local>,
+    /// What a fresh [`Local`] is built from.
+    config: Config,
+    rate_limit_per_sec: f64,
+    /// Set by [`Client::shutdown`]: every call from then on is [`ErrorKind::Cancelled`].
+    shut_down: AtomicBool,
     /// `{api_url}/waInstance{id}/getAvatar/{token}`, parsed once. Holds the token: never printed.
     uri: Uri,
     token: Secret,
     id_instance: String,
     host: String,
-    limiter: Option<Limiter>,
     max_retries: u32,
     max_body_bytes: u64,
+    timeout: Duration,
+    connect_timeout: Duration,
+}
+
+/// Everything of a client that belongs to one process: the pool of open connections (a forked
+/// child must never read from its parent's sockets), the resolver cache and the pacing.
+struct Local {
+    pid: u32,
+    agent: Agent,
+    limiter: Limiter,
+    sockets: Arc<Sockets>,
+}
+
+impl Local {
+    fn new(config: &Config, rate_limit_per_sec: f64) -> Result<Local, Error> {
+        let resolver = CachingResolver::new();
+        let sockets = Arc::new(Sockets::default());
+        let connector = ()
+            .chain(ConnectProxyConnector::default())
+            .chain(TcpConnector {
+                sockets: sockets.clone(),
+                forget: resolver.forget_handle(),
+            })
+            .chain(RustlsConnector::default());
+        Ok(Local {
+            pid: std::process::id(),
+            agent: Agent::with_parts(config.clone(), connector, resolver),
+            limiter: Limiter::new(rate_limit_per_sec)?,
+            sockets,
+        })
+    }
+
+    /// In a forked child, the parent's state is left as the fork found it: closing its sockets
+    /// politely or dropping its pool would end the parent's connections, and another thread of
+    /// the parent may have been in the middle of using it. Only this process's descriptors of
+    /// the sockets are closed; the rest is leaked, once per fork.
+    fn abandon(local: Box<Local>) {
+        local.sockets.abandon();
+        std::mem::forget(local);
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // SAFETY: `current` always holds a pointer from `Box::into_raw`, and `&mut self` means no
+        // call is using it.
+        let local = unsafe { Box::from_raw(*self.current.get_mut()) };
+        if local.pid == std::process::id() {
+            drop(local);
+        } else {
+            Local::abandon(local);
+        }
+    }
 }
 
 /// The token, with a `Debug` that never shows it.
@@ -70,6 +138,7 @@ struct RequestBody<'a> {
 }
 
 /// What one attempt produced, before the retry decision.
+#[derive(Debug)]
 struct Failure {
     error: Error,
     retryable: bool,
@@ -96,7 +165,6 @@ impl Client {
             options.allow_insecure_http,
         )?;
         options.check()?;
-        let limiter = Limiter::new(options.rate_limit_per_sec)?;
         let user_agent = options
             .user_agent
             .clone()
@@ -114,7 +182,8 @@ impl Client {
             .user_agent(user_agent)
             .proxy(proxy)
             .tls_config(tls)
-            .max_idle_connections_per_host(16)
+            .max_idle_connections(MAX_IDLE_CONNECTIONS)
+            .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
             .build();
         let uri: Uri = format!(
             "{}/waInstance{}/getAvatar/{}",
@@ -122,15 +191,20 @@ impl Client {
         )
         .parse()
         .map_err(|_| Error::invalid("api_url does not make a valid request URL"))?;
+        let local = Local::new(&config, options.rate_limit_per_sec)?;
         Ok(Client {
-            agent: Agent::with_parts(config, DefaultConnector::default(), CachingResolver::new()),
+            current: AtomicPtr::new(Box::into_raw(Box::new(local))),
+            config,
+            rate_limit_per_sec: options.rate_limit_per_sec,
+            shut_down: AtomicBool::new(false),
             uri,
             token: Secret(api_token_instance.to_string()),
             id_instance: id_instance.to_string(),
             host: base.host,
-            limiter,
             max_retries: options.max_retries,
             max_body_bytes: options.max_body_bytes,
+            timeout: options.timeout,
+            connect_timeout: options.connect_timeout,
         })
     }
 
@@ -149,33 +223,151 @@ impl Client {
     /// Retries 429, 499, 500, 502, 503, 504, timeouts and connection failures with exponential
     /// backoff and jitter (GetAvatar only reads, so a retry is safe), honouring `Retry-After`.
     pub fn get_avatar(&self, chat_id: &str) -> Result<Avatar, Error> {
+        self.get_avatar_interruptible(chat_id, &|| false)
+    }
+
+    /// [`Client::get_avatar`], stopped early with [`ErrorKind::Cancelled`] when `interrupt`
+    /// returns true. It is asked at most every 50 ms while the call waits (for the network, a
+    /// retry or its turn in the pacing), never while it makes progress; it runs on the calling
+    /// thread. A host's signal check goes there (Python's Ctrl-C).
+    pub fn get_avatar_interruptible(
+        &self,
+        chat_id: &str,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<Avatar, Error> {
         let chat_id = validate::normalize_chat_id(chat_id)?;
         let body = serde_json::to_vec(&RequestBody { chat_id: &chat_id })
             .map_err(|e| Error::invalid(format!("chat_id cannot be encoded: {e}")))?;
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            if let Some(limiter) = &self.limiter {
-                limiter.acquire();
+        let stop = || self.shut_down.load(Ordering::Acquire) || interrupt();
+        let call = Call::new(&stop);
+        if call.should_stop() {
+            return Err(self.cancelled(0));
+        }
+        let local = self.local();
+        call.enter(|| self.run(local, &call, &body))
+    }
+
+    /// Stops this client: calls in progress on any thread return [`ErrorKind::Cancelled`]
+    /// promptly (a blocked socket is woken at once, a wait within 50 ms), and so does every
+    /// later call. Idle connections are closed. The client must still be dropped, once no call
+    /// is running.
+    pub fn shutdown(&self) {
+        self.shut_down.store(true, Ordering::Release);
+        self.local().agent.clone().shutdown();
+    }
+
+    /// Whether [`Client::shutdown`] was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
+    }
+
+    /// This process's [`Local`]; in a forked child, a fresh one (see [`Local::abandon`]).
+    fn local(&self) -> &Local {
+        let p = self.current.load(Ordering::Acquire);
+        // SAFETY: `current` always holds a live `Local`: it is freed only in `Drop`, and one that
+        // is replaced (after a fork) is leaked, never freed.
+        let local = unsafe { &*p };
+        if local.pid == std::process::id() {
+            local
+        } else {
+            self.replace_after_fork(p)
+        }
+    }
+
+    #[cold]
+    fn replace_after_fork(&self, old: *mut Local) -> &Local {
+        let Ok(fresh) = Local::new(&self.config, self.rate_limit_per_sec) else {
+            unreachable!("the rate was accepted when the client was made")
+        };
+        let fresh = Box::into_raw(Box::new(fresh));
+        match self
+            .current
+            .compare_exchange(old, fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {
+                // SAFETY: `old` was the parent's generation; no thread of this process uses it.
+                Local::abandon(unsafe { Box::from_raw(old) });
+                if self.is_shut_down() {
+                    // SAFETY: just installed, live until `Drop`.
+                    unsafe { &*fresh }.agent.clone().shutdown();
+                }
+                // SAFETY: as above.
+                unsafe { &*fresh }
             }
-            match self.attempt(&body) {
-                Ok(mut avatar) => {
-                    avatar.attempts = attempts;
-                    return Ok(avatar);
-                }
-                Err(f) if f.retryable && attempts <= self.max_retries => {
-                    std::thread::sleep(
-                        f.retry_after
-                            .map_or_else(|| backoff(attempts), |d| d.min(MAX_RETRY_AFTER)),
-                    );
-                }
-                Err(f) => return Err(f.error.with_attempts(attempts)),
+            Err(_) => {
+                // Another thread of this child replaced it first: use that one.
+                // SAFETY: never shared.
+                drop(unsafe { Box::from_raw(fresh) });
+                self.local()
             }
         }
     }
 
-    fn attempt(&self, body: &[u8]) -> Result<Avatar, Failure> {
-        let mut response = self
+    fn run(&self, local: &Local, call: &Call<'_>, body: &[u8]) -> Result<Avatar, Error> {
+        let mut attempts = 0;
+        let mut stale_retries = 0;
+        let mut paced = false;
+        loop {
+            if !paced {
+                let wait = local.limiter.reserve();
+                if !wait.is_zero() && !call.sleep(wait) {
+                    return Err(self.cancelled(attempts));
+                }
+            }
+            paced = false;
+            attempts += 1;
+            call.new_attempt();
+            let failure = match self.attempt(local, body) {
+                Ok(mut avatar) => {
+                    avatar.attempts = attempts;
+                    return Ok(avatar);
+                }
+                Err(f) => f,
+            };
+            if call.stopped() {
+                return Err(self.cancelled(attempts));
+            }
+            if failure.error.kind() == ErrorKind::Network
+                && call.failed_on_stale_connection()
+                && stale_retries < MAX_STALE_RETRIES
+            {
+                // The request died with a connection the server had closed while it sat in the
+                // pool: it never reached the service, so it is sent again at once on another
+                // connection, without a backoff, a pacing turn or an attempt counted.
+                stale_retries += 1;
+                attempts -= 1;
+                paced = true;
+                continue;
+            }
+            if !(failure.retryable && attempts <= self.max_retries) {
+                return Err(failure.error.with_attempts(attempts));
+            }
+            let delay = match failure.retry_after {
+                // The service asked the whole client to wait, not just this thread: the pause
+                // holds back every thread's next turn, this one's included.
+                Some(d) => {
+                    local.limiter.pause(d.min(MAX_RETRY_AFTER));
+                    Duration::ZERO
+                }
+                None => backoff(attempts),
+            };
+            if !call.sleep(delay) {
+                return Err(self.cancelled(attempts));
+            }
+        }
+    }
+
+    fn cancelled(&self, attempts: u32) -> Error {
+        let why = if self.is_shut_down() {
+            "the call was cancelled: the client was shut down"
+        } else {
+            "the call was interrupted"
+        };
+        Error::new(ErrorKind::Cancelled, why).with_attempts(attempts)
+    }
+
+    fn attempt(&self, local: &Local, body: &[u8]) -> Result<Avatar, Failure> {
+        let mut response = local
             .agent
             .post(self.uri.clone())
             .header("content-type", "application/json")
@@ -265,10 +457,27 @@ impl Client {
             _ => ErrorKind::Network,
         };
         let retryable = matches!(kind, ErrorKind::Timeout | ErrorKind::Network);
-        let message = match kind {
-            ErrorKind::BodyTooLarge => format!(
+        let message = match (&e, kind) {
+            (_, ErrorKind::BodyTooLarge) => format!(
                 "the response body is larger than max_body_bytes ({} bytes); reading stopped there",
                 self.max_body_bytes
+            ),
+            (U::Timeout(ureq::Timeout::Connect), _) => format!(
+                "timed out: no connection within connect_timeout ({} ms)",
+                self.connect_timeout.as_millis()
+            ),
+            (_, ErrorKind::Timeout) => format!(
+                "timed out: no complete answer within timeout ({} ms)",
+                self.timeout.as_millis()
+            ),
+            (U::Io(io), _) => format!("{}: {}", kind.description(), self.scrub(&io_text(io))),
+            (U::HostNotFound, _) => {
+                format!("{}: host not found: {}", kind.description(), self.host)
+            }
+            (U::Protocol(p), _) => format!(
+                "{}: the answer is not valid HTTP/1.1 ({})",
+                kind.description(),
+                self.scrub(&p.to_string())
             ),
             _ => format!("{}: {}", kind.description(), self.scrub(&e.to_string())),
         };
@@ -294,6 +503,15 @@ impl Client {
             .take(ERROR_TEXT_CHARS)
             .collect();
         flat.trim().to_string()
+    }
+}
+
+/// An I/O error as a person reads it: the system's text without its `(os error N)` suffix.
+fn io_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_string(),
+        _ => text,
     }
 }
 

@@ -38,6 +38,9 @@ pub enum ErrorKind {
     BadResponse,
     /// The body was larger than `max_body_bytes`; reading stopped at the limit.
     BodyTooLarge,
+    /// The call was stopped before it had an answer: the client was shut down (before or during
+    /// the call), or the caller's interrupt check asked to stop.
+    Cancelled,
 }
 
 impl ErrorKind {
@@ -58,6 +61,7 @@ impl ErrorKind {
             ErrorKind::HttpStatus => "unexpected HTTP status",
             ErrorKind::BadResponse => "bad response: not a GetAvatar answer",
             ErrorKind::BodyTooLarge => "response body too large",
+            ErrorKind::Cancelled => "cancelled",
         }
     }
 

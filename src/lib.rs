@@ -18,6 +18,7 @@ mod limiter;
 mod options;
 mod proxy;
 mod resolver;
+mod transport;
 mod validate;
 
 pub mod ffi;

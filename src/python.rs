@@ -257,6 +257,7 @@ fn class_and_code(kind: ErrorKind) -> (&'static str, &'static str) {
         ErrorKind::HttpStatus => ("HttpStatusError", "http_status"),
         ErrorKind::BadResponse => ("BadResponseError", "bad_response"),
         ErrorKind::BodyTooLarge => ("BadResponseError", "body_too_large"),
+        ErrorKind::Cancelled => ("CancelledError", "cancelled"),
     }
 }
 

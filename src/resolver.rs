@@ -6,7 +6,7 @@
 //! one host, so the answer is kept for a while and shared by every thread.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ureq::config::Config;
@@ -21,7 +21,19 @@ const KEEP: Duration = Duration::from_secs(60);
 
 pub(crate) struct CachingResolver {
     inner: DefaultResolver,
-    cached: Mutex<Option<Entry>>,
+    cached: Arc<Mutex<Option<Entry>>>,
+}
+
+/// Drops the cached addresses: handed to the connector, which calls it when no address of the
+/// host could be connected to, so that retries and new connections resolve again instead of
+/// trying the same dead addresses in the same order for the rest of the minute.
+#[derive(Clone)]
+pub(crate) struct Forget(Arc<Mutex<Option<Entry>>>);
+
+impl Forget {
+    pub(crate) fn forget(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 struct Entry {
@@ -34,8 +46,12 @@ impl CachingResolver {
     pub(crate) fn new() -> CachingResolver {
         CachingResolver {
             inner: DefaultResolver::default(),
-            cached: Mutex::new(None),
+            cached: Arc::new(Mutex::new(None)),
         }
+    }
+
+    pub(crate) fn forget_handle(&self) -> Forget {
+        Forget(self.cached.clone())
     }
 }
 

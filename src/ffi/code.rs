@@ -46,6 +46,9 @@ pub const GA_BAD_RESPONSE: ga_code = 14;
 pub const GA_BODY_TOO_LARGE: ga_code = 15;
 /// A bug in the library was caught at the C boundary.
 pub const GA_PANIC: ga_code = 16;
+/// The call was stopped before it had an answer: `ga_client_shutdown` was called on its client,
+/// before or during the call.
+pub const GA_CANCELLED: ga_code = 17;
 
 pub(crate) fn from_kind(kind: ErrorKind) -> ga_code {
     match kind {
@@ -63,6 +66,7 @@ pub(crate) fn from_kind(kind: ErrorKind) -> ga_code {
         ErrorKind::HttpStatus => GA_HTTP_STATUS,
         ErrorKind::BadResponse => GA_BAD_RESPONSE,
         ErrorKind::BodyTooLarge => GA_BODY_TOO_LARGE,
+        ErrorKind::Cancelled => GA_CANCELLED,
     }
 }
 
@@ -87,6 +91,7 @@ pub extern "C" fn ga_code_str(code: ga_code) -> *const c_char {
         GA_BAD_RESPONSE => c"bad response: not a GetAvatar answer",
         GA_BODY_TOO_LARGE => c"response body too large",
         GA_PANIC => c"internal error (a bug in greenapi)",
+        GA_CANCELLED => c"cancelled",
         _ => c"unknown code",
     };
     s.as_ptr()
@@ -114,6 +119,7 @@ mod tests {
             ErrorKind::HttpStatus,
             ErrorKind::BadResponse,
             ErrorKind::BodyTooLarge,
+            ErrorKind::Cancelled,
         ] {
             // SAFETY: ga_code_str returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(ga_code_str(from_kind(kind))) };

@@ -1,0 +1,477 @@
+//! The TCP layer under ureq, written here so that a call can be stopped, a forked child can drop
+//! its parent's sockets, and a stale pooled connection can be told from a failed request.
+//!
+//! ureq's own TCP transport blocks in `connect`/`read`/`write` for the whole timeout, so nothing
+//! but the timeout ends a wait. Here every socket wait is cut into slices of [`SLICE`]: the socket
+//! timeouts are set to the slice once, at connect, and between slices the waiting thread asks its
+//! call's stop check (the client's shutdown flag, a Python signal check). A fast exchange never
+//! waits a whole slice, so it pays nothing for this. TLS and CONNECT proxies run on top of this
+//! layer (ureq chains them), so their waits are cut the same way.
+//!
+//! What the call needs to know about the connection (was it reused, did any byte of the answer
+//! arrive, was it stopped) travels through a thread-local [`Call`]: ureq runs a request on the
+//! calling thread from start to end, so the thread is the call.
+
+use std::cell::Cell;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::ptr;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use ureq::Timeout;
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, ShutdownHandle,
+    Transport,
+};
+
+use crate::resolver::Forget;
+
+/// Longest a thread blocks in one socket wait or sleep before it checks whether to stop: the
+/// bound on how late a shutdown or a Ctrl-C is noticed.
+pub(crate) const SLICE: Duration = Duration::from_millis(50);
+
+/// What one call (one thread, one `get_avatar`) shares with the transport it runs on.
+pub(crate) struct Call<'a> {
+    stop: &'a dyn Fn() -> bool,
+    stopped: Cell<bool>,
+    /// Whether the request of the current attempt went out on a connection that had already
+    /// answered before; `None` until the attempt writes its first byte.
+    reused: Cell<Option<bool>>,
+    /// Whether any byte arrived during the current attempt.
+    got_bytes: Cell<bool>,
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn new(stop: &'a dyn Fn() -> bool) -> Call<'a> {
+        Call {
+            stop,
+            stopped: Cell::new(false),
+            reused: Cell::new(None),
+            got_bytes: Cell::new(false),
+        }
+    }
+
+    /// Asks the stop check; remembers a yes, so the caller can tell a stop from a failure.
+    pub(crate) fn should_stop(&self) -> bool {
+        if !self.stopped.get() && (self.stop)() {
+            self.stopped.set(true);
+        }
+        self.stopped.get()
+    }
+
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    /// Forgets what the previous attempt saw.
+    pub(crate) fn new_attempt(&self) {
+        self.reused.set(None);
+        self.got_bytes.set(false);
+    }
+
+    /// The attempt failed on a connection that had answered before, before any byte of this
+    /// answer arrived: the server had most likely closed it while it sat in the pool.
+    pub(crate) fn failed_on_stale_connection(&self) -> bool {
+        self.reused.get() == Some(true) && !self.got_bytes.get()
+    }
+
+    /// Sleeps `d` in slices, returning `false` as soon as the call should stop.
+    pub(crate) fn sleep(&self, d: Duration) -> bool {
+        let end = Instant::now().checked_add(d);
+        loop {
+            if self.should_stop() {
+                return false;
+            }
+            let left = match end {
+                Some(end) => end.saturating_duration_since(Instant::now()),
+                None => SLICE,
+            };
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(SLICE));
+        }
+    }
+
+    /// Runs `f` with this call installed as the current thread's call.
+    pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Restore(*const ());
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CURRENT.set(self.0);
+            }
+        }
+        let _restore = Restore(CURRENT.replace(ptr::from_ref(self).cast()));
+        f()
+    }
+}
+
+thread_local! {
+    /// The call running on this thread, set by [`Call::enter`] for exactly its duration.
+    static CURRENT: Cell<*const ()> = const { Cell::new(ptr::null()) };
+}
+
+/// The current thread's call, if any.
+fn with_call<R>(f: impl FnOnce(Option<&Call<'_>>) -> R) -> R {
+    let p = CURRENT.get().cast::<Call<'_>>();
+    // SAFETY: CURRENT holds a pointer to a `Call` only inside `Call::enter`, which borrows that
+    // call for longer than the pointer is installed; outside it is NULL.
+    f(unsafe { p.as_ref() })
+}
+
+/// The error a stopped wait returns; the client looks at [`Call::stopped`], not at this.
+fn stopped_error() -> ureq::Error {
+    ureq::Error::Io(io::Error::new(
+        io::ErrorKind::Interrupted,
+        "the call was stopped",
+    ))
+}
+
+/// Between two slices of a wait: stop, time out, or go on.
+fn keep_waiting(deadline: Option<Instant>, reason: Timeout) -> Result<(), ureq::Error> {
+    if with_call(|c| c.is_some_and(Call::should_stop)) {
+        return Err(stopped_error());
+    }
+    match deadline {
+        Some(d) if Instant::now() >= d => Err(ureq::Error::Timeout(reason)),
+        _ => Ok(()),
+    }
+}
+
+/// The instant a `NextTimeout` ends at (`None`: never); an already spent one is a timeout now.
+fn deadline(t: NextTimeout) -> Result<(Option<Instant>, Timeout), ureq::Error> {
+    if t.after.is_not_happening() {
+        return Ok((None, t.reason));
+    }
+    if t.after.is_zero() {
+        return Err(ureq::Error::Timeout(t.reason));
+    }
+    Ok((Instant::now().checked_add(*t.after), t.reason))
+}
+
+fn is_wait(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+/// The sockets a client's connections use, so that a forked child can close its copies of them
+/// without touching the connections themselves (see [`Sockets::abandon`]).
+#[derive(Default)]
+pub(crate) struct Sockets {
+    open: Mutex<Vec<Weak<TcpStream>>>,
+}
+
+impl Sockets {
+    fn add(&self, s: &Arc<TcpStream>) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.retain(|w| w.strong_count() > 0);
+        open.push(Arc::downgrade(s));
+    }
+
+    /// In a forked child: closes this process's descriptors of the parent's sockets.
+    ///
+    /// `close` only drops this process's reference: the parent's connection stays up, where
+    /// `shutdown` or a TLS close_notify would end it for the parent too. The streams themselves
+    /// are leaked, never dropped, because their owners (ureq's pool, TLS state) are abandoned
+    /// as they were at the fork, possibly in the middle of an operation of another thread.
+    /// If the fork caught another thread holding the list's lock, the descriptors are left open
+    /// rather than waiting forever for a thread that does not exist in the child.
+    pub(crate) fn abandon(&self) {
+        let Ok(open) = self.open.try_lock() else {
+            return;
+        };
+        for stream in open.iter().filter_map(Weak::upgrade) {
+            // SAFETY: the descriptor belongs to a stream that is never used or dropped again.
+            unsafe { libc::close(stream.as_raw_fd()) };
+            std::mem::forget(stream);
+        }
+    }
+}
+
+/// Opens the TCP connections of one client (see the module doc).
+pub(crate) struct TcpConnector {
+    pub(crate) sockets: Arc<Sockets>,
+    pub(crate) forget: Forget,
+}
+
+impl std::fmt::Debug for TcpConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TcpConnector")
+    }
+}
+
+impl<In: Transport> Connector<In> for TcpConnector {
+    type Out = Either<In, TcpTransport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        if let Some(chained) = chained {
+            return Ok(Some(Either::A(chained)));
+        }
+        let (end, reason) = deadline(details.timeout)?;
+        let stream = match connect_any(&details.addrs, end, reason) {
+            Ok(s) => s,
+            Err(e) => {
+                // The next attempt resolves afresh instead of trying the same addresses again.
+                self.forget.forget();
+                return Err(e);
+            }
+        };
+        let stream = Arc::new(stream);
+        self.sockets.add(&stream);
+        // ureq's `Agent::shutdown` (the client's shutdown) shuts this socket down, which wakes
+        // a thread blocked on it at once rather than at the end of its slice.
+        (details.register_shutdown)(Arc::downgrade(&stream) as Weak<dyn ShutdownHandle>)?;
+        let config = details.config;
+        Ok(Some(Either::B(TcpTransport {
+            stream,
+            buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
+            read_timeout: SLICE,
+            answered: false,
+        })))
+    }
+}
+
+/// Tries each address in turn. Every address but the last gets half the time left, so one
+/// address that does not answer cannot use up the whole budget.
+fn connect_any(
+    addrs: &[SocketAddr],
+    end: Option<Instant>,
+    reason: Timeout,
+) -> Result<TcpStream, ureq::Error> {
+    let mut last = None;
+    for (i, addr) in addrs.iter().enumerate() {
+        let share = match end {
+            Some(end) if i + 1 < addrs.len() => {
+                let left = end.saturating_duration_since(Instant::now());
+                Instant::now().checked_add(left / 2)
+            }
+            other => other,
+        };
+        match connect_one(addr, share, reason) {
+            Ok(s) => return Ok(s),
+            Err(e @ ureq::Error::Timeout(_)) if end.is_some_and(|e| Instant::now() >= e) => {
+                return Err(e);
+            }
+            Err(e) if with_call(|c| c.is_some_and(Call::stopped)) => return Err(e),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or(ureq::Error::Io(io::Error::new(
+        io::ErrorKind::NotFound,
+        "the host resolved to no address",
+    ))))
+}
+
+/// A non-blocking connect, waited for in slices, then a blocking socket whose timeouts are the
+/// slice (set once here, never again per call).
+fn connect_one(
+    addr: &SocketAddr,
+    end: Option<Instant>,
+    reason: Timeout,
+) -> Result<TcpStream, ureq::Error> {
+    let (storage, len) = sockaddr(addr);
+    let family = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    // SAFETY: plain socket creation; the descriptor is owned by the TcpStream right away.
+    let fd = unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error().into());
+    }
+    // SAFETY: a fresh descriptor that nothing else owns.
+    let stream = unsafe { TcpStream::from_raw_fd(fd) };
+    // SAFETY: `storage` holds a sockaddr of `len` bytes for the socket's family.
+    let rc = unsafe { libc::connect(fd, (&raw const storage).cast(), len) };
+    if rc != 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(e.into());
+        }
+        loop {
+            let wait = end.map_or(SLICE, |end| {
+                end.saturating_duration_since(Instant::now()).min(SLICE)
+            });
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLOUT,
+                revents: 0,
+            };
+            let ms = libc::c_int::try_from(wait.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
+            // SAFETY: one valid pollfd.
+            let n = unsafe { libc::poll(&raw mut pfd, 1, ms) };
+            if n > 0 {
+                break;
+            }
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e.into());
+                }
+            }
+            keep_waiting(end, reason)?;
+        }
+        if let Some(e) = stream.take_error()? {
+            return Err(e.into());
+        }
+    }
+    stream.set_nonblocking(false)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(SLICE))?;
+    stream.set_write_timeout(Some(SLICE))?;
+    Ok(stream)
+}
+
+fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all-zero bytes are a valid sockaddr_storage.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+            unsafe { (&raw mut storage).cast::<libc::sockaddr_in>().write(sin) };
+            size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+            unsafe { (&raw mut storage).cast::<libc::sockaddr_in6>().write(sin6) };
+            size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+/// One TCP connection (see the module doc).
+pub(crate) struct TcpTransport {
+    stream: Arc<TcpStream>,
+    buffers: LazyBuffers,
+    /// The socket's receive timeout: [`SLICE`], or less near a deadline.
+    read_timeout: Duration,
+    /// Whether any byte ever arrived on this connection: a request sent after that is sent on a
+    /// reused connection.
+    answered: bool,
+}
+
+impl std::fmt::Debug for TcpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpTransport")
+            .field("peer", &self.stream.peer_addr().ok())
+            .finish()
+    }
+}
+
+impl TcpTransport {
+    /// Waits at most until `end` in the next read: the slice, or less near the deadline, so
+    /// that a timeout is not noticed up to a slice late. Only a wait near its end pays the
+    /// extra system call.
+    fn fit_read_timeout(&mut self, end: Option<Instant>) -> io::Result<()> {
+        let want = end.map_or(SLICE, |end| {
+            end.saturating_duration_since(Instant::now())
+                .clamp(Duration::from_millis(1), SLICE)
+        });
+        if want != self.read_timeout {
+            self.stream.set_read_timeout(Some(want))?;
+            self.read_timeout = want;
+        }
+        Ok(())
+    }
+}
+
+impl Transport for TcpTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let answered = self.answered;
+        with_call(|c| {
+            if let Some(c) = c
+                && c.reused.get().is_none()
+            {
+                c.reused.set(Some(answered));
+            }
+        });
+        let (end, reason) = deadline(timeout.for_write())?;
+        let mut out = &self.buffers.output()[..amount];
+        let mut stream = &*self.stream;
+        while !out.is_empty() {
+            match stream.write(out) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Ok(n) => out = &out[n..],
+                Err(e) if is_wait(&e) => keep_waiting(end, reason)?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        let (end, reason) = deadline(timeout.for_read())?;
+        loop {
+            self.fit_read_timeout(end)?;
+            let mut stream = &*self.stream;
+            match stream.read(self.buffers.input_append_buf()) {
+                Ok(n) => {
+                    self.buffers.input_appended(n);
+                    if n > 0 {
+                        self.answered = true;
+                        with_call(|c| {
+                            if let Some(c) = c {
+                                c.got_bytes.set(true);
+                            }
+                        });
+                    }
+                    return Ok(n > 0);
+                }
+                Err(e) if is_wait(&e) => keep_waiting(end, reason)?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// One system call: a peek that must find nothing to read. Bytes nobody asked for, an end
+    /// of stream or an error all mean the connection is not fit for another request.
+    fn is_open(&mut self) -> bool {
+        let mut byte = 0u8;
+        // SAFETY: a one-byte buffer for a one-byte peek on an open descriptor.
+        let n = unsafe {
+            libc::recv(
+                self.stream.as_raw_fd(),
+                (&raw mut byte).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+    }
+}
