@@ -46,6 +46,9 @@ pub enum Reply {
     Garbage(Vec<u8>),
     /// A 200 announcing `len` bytes and streaming them until the client hangs up.
     Huge { len: u64 },
+    /// The inner reply, then the connection is closed without a `Connection: close` having
+    /// said so (as some load balancers do).
+    ThenClose(Box<Reply>),
 }
 
 impl Reply {
@@ -191,11 +194,21 @@ fn serve(
             all.len() - 1
         };
         let mut reply = handler(&req, index);
-        while let Reply::Delay(d, inner) = reply {
-            thread::sleep(d);
-            reply = *inner;
+        let mut close_after = false;
+        loop {
+            match reply {
+                Reply::Delay(d, inner) => {
+                    thread::sleep(d);
+                    reply = *inner;
+                }
+                Reply::ThenClose(inner) => {
+                    close_after = true;
+                    reply = *inner;
+                }
+                _ => break,
+            }
         }
-        let keep_going = match reply {
+        let written = match reply {
             Reply::Http {
                 status,
                 headers,
@@ -210,7 +223,7 @@ fn serve(
                 bytes.extend_from_slice(&body);
                 out.write_all(&bytes).is_ok()
             }
-            Reply::Delay(..) => unreachable!("unwrapped above"),
+            Reply::Delay(..) | Reply::ThenClose(_) => unreachable!("unwrapped above"),
             Reply::Cut { declared, sent } => {
                 let head = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\n\r\n"
@@ -247,7 +260,7 @@ fn serve(
                 false
             }
         };
-        if !keep_going {
+        if close_after || !written {
             break;
         }
     }
