@@ -30,8 +30,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 /// How much of an error body is read to explain a failure.
 const ERROR_BODY_READ: u64 = 4096;
-/// How much of that text goes into a message.
-const ERROR_TEXT_CHARS: usize = 300;
+/// How much of that text goes into a message, in bytes.
+const ERROR_TEXT_BYTES: usize = 300;
 /// Idle connections kept per host (and in all: a client calls one host).
 pub(crate) const MAX_IDLE_CONNECTIONS: usize = 16;
 /// Immediate retries of one call after failures on stale pooled connections: each one uses up
@@ -386,7 +386,8 @@ impl Client {
                     ..f
                 })?;
             let mut avatar = parse_body(&bytes).map_err(|e| Failure {
-                error: e.with_status(200),
+                // The parser quotes what it could not read, and that came from the body.
+                error: Error::new(e.kind(), self.clean(e.message())).with_status(200),
                 retryable: false,
                 retry_after: None,
             })?;
@@ -493,15 +494,23 @@ impl Client {
         text.replace(self.token.0.as_str(), "***")
     }
 
-    /// A short, single-line, token-free excerpt of a server body. The token is removed before
-    /// the cut, so no prefix of it can survive at the edge.
+    /// A short, single-line, token-free excerpt of a server body.
     fn excerpt(&self, body: &[u8]) -> String {
-        let text = self.scrub(&String::from_utf8_lossy(body));
-        let flat: String = text
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .take(ERROR_TEXT_CHARS)
-            .collect();
+        self.clean(&String::from_utf8_lossy(body))
+    }
+
+    /// Text that came from a server, fit for a message: the token removed, then cut to
+    /// [`ERROR_TEXT_BYTES`] on one line. The token goes first, so no prefix of it can survive
+    /// at the cut.
+    fn clean(&self, text: &str) -> String {
+        let text = self.scrub(text);
+        let mut flat = String::new();
+        for c in text.chars().map(|c| if c.is_control() { ' ' } else { c }) {
+            if flat.len() + c.len_utf8() > ERROR_TEXT_BYTES {
+                break;
+            }
+            flat.push(c);
+        }
         flat.trim().to_string()
     }
 }

@@ -98,11 +98,24 @@ pub struct Error {
     attempts: u32,
 }
 
+/// The longest message, in bytes. Server text is cut shorter where it is copied in; this bound
+/// holds for every message whatever it is built from.
+pub const MAX_MESSAGE_BYTES: usize = 512;
+
 impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        let mut message = message.into();
+        if message.len() > MAX_MESSAGE_BYTES {
+            let mut end = MAX_MESSAGE_BYTES - 3;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push_str("...");
+        }
         Error {
             kind,
-            message: message.into(),
+            message,
             http_status: None,
             attempts: 0,
         }

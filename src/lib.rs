@@ -27,7 +27,7 @@ mod python;
 
 pub use avatar::Avatar;
 pub use client::Client;
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, MAX_MESSAGE_BYTES};
 pub use options::{
     DEFAULT_API_URL, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES,
     DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS, MAX_RETRIES_LIMIT, Options,

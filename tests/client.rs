@@ -217,6 +217,33 @@ fn the_token_is_scrubbed_from_answers_that_echo_it() {
 }
 
 #[test]
+fn wrong_typed_fields_never_quote_the_token_or_a_huge_value() {
+    // A 200 whose JSON has a value of the wrong type, echoing the request path: the parse error
+    // would quote it.
+    for field in ["existsWhatsapp", "available", "urlAvatar", "reason"] {
+        let body = if field == "urlAvatar" || field == "reason" {
+            format!(r#"{{"{field}": ["/waInstance{ID}/getAvatar/{TOKEN}"]}}"#)
+        } else {
+            format!(r#"{{"{field}": "/waInstance{ID}/getAvatar/{TOKEN}"}}"#)
+        };
+        let server = Server::start(move |_, _| Reply::json(200, &body));
+        let e = fail(&client(&server.url()), "1@c.us");
+        assert_eq!(e.kind(), ErrorKind::BadResponse, "{field}: {}", e.message());
+    }
+    // A 900 KB string of the wrong type: the message stays short.
+    let body = format!(r#"{{"existsWhatsapp": "{}{TOKEN}"}}"#, "y".repeat(900_000));
+    let server = Server::start(move |_, _| Reply::json(200, &body));
+    let e = fail(&client(&server.url()), "1@c.us");
+    assert_eq!(e.kind(), ErrorKind::BadResponse);
+    assert!(e.message().len() <= 512, "{} bytes", e.message().len());
+    // Not JSON at all, the token in it, cut mid-token by a naive bound.
+    let body = format!("{}{TOKEN}", "<".repeat(250));
+    let server = Server::start(move |_, _| Reply::json(200, &body));
+    let e = fail(&client(&server.url()), "1@c.us");
+    assert!(!e.message().contains(&TOKEN[..8]), "{}", e.message());
+}
+
+#[test]
 fn rate_limited_then_ok_is_retried() {
     let server = Server::start(|_, i| {
         if i == 0 {
