@@ -263,6 +263,21 @@ void ga_client_free(struct ga_client *client);
 struct ga_result *ga_get_avatar(const struct ga_client *client, const char *chat_id);
 
 /**
+ * Stops `client`: calls in progress on it, from any thread, return promptly with
+ * `GA_CANCELLED` (a call blocked on a socket at once, one waiting for a retry or its turn in
+ * the pacing within 50 ms), and so does every later call. Idle connections are closed. NULL is
+ * ignored; calling it again does nothing more.
+ *
+ * This is how a host stops a client that other threads may be using: shut it down, wait until
+ * every call on it has returned (join the threads), then `ga_client_free`. Freeing a client
+ * while a call runs on it is undefined behaviour; shutting it down is not.
+ *
+ * # Safety
+ * `client` is NULL or a live client (other threads may be calling it).
+ */
+void ga_client_shutdown(const struct ga_client *client);
+
+/**
  * A static description of `code`; never NULL, also for an unknown code.
  */
 const char *ga_code_str(ga_code code);

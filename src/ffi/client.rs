@@ -123,3 +123,24 @@ pub unsafe extern "C" fn ga_get_avatar(
     }));
     outcome.unwrap_or_else(|_| result::from_code(GA_PANIC, PANIC_MESSAGE))
 }
+
+/// Stops `client`: calls in progress on it, from any thread, return promptly with
+/// `GA_CANCELLED` (a call blocked on a socket at once, one waiting for a retry or its turn in
+/// the pacing within 50 ms), and so does every later call. Idle connections are closed. NULL is
+/// ignored; calling it again does nothing more.
+///
+/// This is how a host stops a client that other threads may be using: shut it down, wait until
+/// every call on it has returned (join the threads), then `ga_client_free`. Freeing a client
+/// while a call runs on it is undefined behaviour; shutting it down is not.
+///
+/// # Safety
+/// `client` is NULL or a live client (other threads may be calling it).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ga_client_shutdown(client: *const ga_client) {
+    if client.is_null() {
+        return;
+    }
+    // SAFETY: a live client by the caller's contract; `shutdown` takes `&self`.
+    let client = unsafe { &(*client).inner };
+    let _ = catch_unwind(AssertUnwindSafe(|| client.shutdown()));
+}

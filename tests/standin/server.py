@@ -99,6 +99,9 @@ class StandInServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the second waits for the client's
+    # delayed ACK of the first, and every exchange takes 40 ms.
+    disable_nagle_algorithm = True
     server_version = "GreenApiStandIn/1.0"
     sys_version = ""
     server: StandInServer
