@@ -238,11 +238,13 @@ impl Client {
         let chat_id = validate::normalize_chat_id(chat_id)?;
         let body = serde_json::to_vec(&RequestBody { chat_id: &chat_id })
             .map_err(|e| Error::invalid(format!("chat_id cannot be encoded: {e}")))?;
-        let stop = || self.shut_down.load(Ordering::Acquire) || interrupt();
-        let call = Call::new(&stop);
-        if call.should_stop() {
+        // Only the client's own flag is looked at before the call: the caller's check is asked
+        // while the call waits, so a fast call never pays for it.
+        if self.is_shut_down() {
             return Err(self.cancelled(0));
         }
+        let stop = || self.is_shut_down() || interrupt();
+        let call = Call::new(&stop);
         let local = self.local();
         call.enter(|| self.run(local, &call, &body))
     }
@@ -324,7 +326,9 @@ impl Client {
                 }
                 Err(f) => f,
             };
-            if call.stopped() {
+            // Asked, not just remembered: a shutdown wakes a blocked read with an end of stream,
+            // which looks like a failure without any wait having checked the flag.
+            if call.should_stop() {
                 return Err(self.cancelled(attempts));
             }
             if failure.error.kind() == ErrorKind::Network

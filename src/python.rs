@@ -10,6 +10,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
@@ -193,7 +194,57 @@ impl PyClient {
     fn get_avatar(&self, py: Python<'_>, chat_id: &Bound<'_, PyAny>) -> PyResult<PyAvatar> {
         let chat_id = str_arg(py, chat_id, "chat_id")?;
         let client = &self.inner;
-        run_core(py, || client.get_avatar(&chat_id)).map(PyAvatar::from)
+        // While the call waits (for the network, a retry, its turn in the pacing) it asks
+        // Python every 50 ms whether a signal arrived, so that Ctrl-C (or any handler's
+        // exception) ends it at once rather than after every timeout and retry. The handler's
+        // exception is kept and raised instead of the core's "interrupted".
+        let raised: Mutex<Option<PyErr>> = Mutex::new(None);
+        let interrupt = || {
+            Python::attach(|py| match py.check_signals() {
+                Ok(()) => false,
+                Err(e) => {
+                    *raised.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    true
+                }
+            })
+        };
+        let result = run_core(py, || client.get_avatar_interruptible(&chat_id, &interrupt));
+        if let Some(e) = raised.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        result.map(PyAvatar::from)
+    }
+
+    /// Stops the client: calls in progress on other threads raise `CancelledError` promptly,
+    /// and so does every later call. Idle connections are closed. Calling it again does nothing.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let client = &self.inner;
+        run_core(py, || {
+            client.shutdown();
+            Ok(())
+        })
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_shut_down()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Closes the client; an exception from the `with` block goes on.
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<&Bound<'_, PyAny>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
     }
 
     /// The instance id this client calls.

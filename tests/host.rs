@@ -143,8 +143,8 @@ fn an_interrupt_check_is_not_asked_while_the_call_makes_progress() {
             })
             .unwrap();
     }
-    // Once per call, before it starts; never on a fast exchange.
-    assert_eq!(asked.load(Ordering::SeqCst), 20);
+    // Never on a fast exchange: it only costs anything while a call waits.
+    assert_eq!(asked.load(Ordering::SeqCst), 0);
 }
 
 #[test]

@@ -22,6 +22,7 @@ from ._errors import (
     AuthError,
     BadRequestError,
     BadResponseError,
+    CancelledError,
     GreenApiError,
     HttpStatusError,
     InvalidArgumentError,
@@ -51,6 +52,7 @@ __all__ = [
     "ServerError",
     "HttpStatusError",
     "BadResponseError",
+    "CancelledError",
 ]
 
 

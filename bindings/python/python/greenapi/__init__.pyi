@@ -6,6 +6,7 @@ from typing import Optional, Union
 from ._errors import AuthError as AuthError
 from ._errors import BadRequestError as BadRequestError
 from ._errors import BadResponseError as BadResponseError
+from ._errors import CancelledError as CancelledError
 from ._errors import GreenApiError as GreenApiError
 from ._errors import HttpStatusError as HttpStatusError
 from ._errors import InvalidArgumentError as InvalidArgumentError
@@ -25,6 +26,7 @@ __all__ = [
     "Client",
     "get_avatar",
     "GreenApiError",
+    "CancelledError",
     "InvalidArgumentError",
     "TransportError",
     "TimeoutError",

@@ -6,7 +6,7 @@ Every exception is a :class:`GreenApiError` with three attributes:
     the name of the C API's code in lower case: ``"invalid_argument"``, ``"timeout"``,
     ``"network"``, ``"tls"``, ``"bad_request"``, ``"unauthorized"``, ``"forbidden"``,
     ``"not_found"``, ``"rate_limited"``, ``"quota_exceeded"``, ``"server_error"``,
-    ``"http_status"``, ``"bad_response"``, ``"body_too_large"`` or ``"panic"``;
+    ``"http_status"``, ``"bad_response"``, ``"body_too_large"``, ``"cancelled"`` or ``"panic"``;
 ``http_status``
     the status of the last HTTP response, or ``None`` when none arrived;
 ``attempts``
@@ -33,6 +33,7 @@ __all__ = [
     "ServerError",
     "HttpStatusError",
     "BadResponseError",
+    "CancelledError",
 ]
 
 
@@ -130,3 +131,11 @@ class BadResponseError(GreenApiError):
     (``body_too_large``)."""
 
     code = "bad_response"
+
+
+class CancelledError(GreenApiError):
+    """The call was stopped before it had an answer because its Client was closed, before or
+    during the call (code ``cancelled``). A Ctrl-C during a call raises ``KeyboardInterrupt``
+    itself, not this."""
+
+    code = "cancelled"

@@ -1,7 +1,8 @@
 """The compiled part of greenapi (Rust, via PyO3). Import from ``greenapi`` instead."""
 
 import os
-from typing import Dict, Optional, Union, final
+from types import TracebackType
+from typing import Dict, Optional, Type, Union, final
 
 __version__: str
 __all__ = ["Avatar", "Client", "_panic_for_tests", "__version__"]
@@ -111,8 +112,24 @@ class Client:
         ``79001234567-1581234048@g.us``, ``120650379300963@lid``, or a bare phone number
         (``79001234567`` or ``+79001234567``, sent as ``79001234567@c.us``).
 
-        Raises a :class:`greenapi.GreenApiError` subclass on failure.
+        Raises a :class:`greenapi.GreenApiError` subclass on failure
+        (:class:`greenapi.CancelledError` once the client is closed). A signal that arrives
+        meanwhile (Ctrl-C) stops the call within about 0.1 s and its exception
+        (``KeyboardInterrupt``) is raised.
         """
+    def close(self) -> None:
+        """Stops the client: calls in progress on other threads raise
+        :class:`greenapi.CancelledError` promptly, and so does every later call."""
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+    def __enter__(self) -> Client: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
     @property
     def id_instance(self) -> str:
         """The instance id this client calls."""
