@@ -67,17 +67,20 @@ struct Local {
     agent: Agent,
     limiter: Limiter,
     sockets: Arc<Sockets>,
+    #[cfg(test)]
+    resolved: crate::resolver::Forget,
 }
 
 impl Local {
     fn new(config: &Config, rate_limit_per_sec: f64) -> Result<Local, Error> {
         let resolver = CachingResolver::new();
+        let forget = resolver.forget_handle();
         let sockets = Arc::new(Sockets::default());
         let connector = ()
             .chain(ConnectProxyConnector::default())
             .chain(TcpConnector {
                 sockets: sockets.clone(),
-                forget: resolver.forget_handle(),
+                forget: forget.clone(),
             })
             .chain(RustlsConnector::default());
         Ok(Local {
@@ -85,6 +88,8 @@ impl Local {
             agent: Agent::with_parts(config.clone(), connector, resolver),
             limiter: Limiter::new(rate_limit_per_sec)?,
             sockets,
+            #[cfg(test)]
+            resolved: forget,
         })
     }
 
@@ -592,6 +597,37 @@ mod tests {
                 .min(MAX_BACKOFF);
             assert!(d >= exp / 2 && d <= exp, "attempt {attempt}: {d:?}");
         }
+    }
+
+    #[test]
+    fn addresses_that_refused_are_not_kept() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let options = Options {
+            api_url: Some(format!("http://localhost:{port}")),
+            proxy: Some(String::new()),
+            rate_limit_per_sec: 0.0,
+            max_retries: 0,
+            ..Options::default()
+        };
+        let c = Client::with_options("1101000001", "SECRETtoken0123456789", &options).unwrap();
+        // Nothing listens any more: every address refuses, and none is kept for the next call.
+        drop(listener);
+        let e = c.get_avatar("1@c.us").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Network, "{}", e.message());
+        assert!(!c.local().resolved.holds_addresses());
+        // A listener that never answers still accepts the connection (the kernel does): the
+        // call times out, but it connected, so the addresses are good and kept.
+        let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let options = Options {
+            api_url: Some(format!("http://localhost:{}", server.local_addr().unwrap().port())),
+            timeout: Duration::from_millis(200),
+            ..options
+        };
+        let c = Client::with_options("1101000001", "SECRETtoken0123456789", &options).unwrap();
+        let e = c.get_avatar("1@c.us").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{}", e.message());
+        assert!(c.local().resolved.holds_addresses());
     }
 
     #[test]

@@ -34,6 +34,12 @@ impl Forget {
     pub(crate) fn forget(&self) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
+
+    /// Whether addresses are cached now.
+    #[cfg(test)]
+    pub(crate) fn holds_addresses(&self) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
 }
 
 struct Entry {
