@@ -322,6 +322,20 @@ fn slow_answers_time_out_and_are_retried() {
         (ErrorKind::Timeout, None, 2)
     );
     assert_eq!(server.request_count(), 2);
+    // The library's own words, with the number the caller set.
+    assert!(e.message().contains("200 ms"), "{}", e.message());
+    assert!(!e.message().contains("global"), "{}", e.message());
+}
+
+#[test]
+fn network_messages_read_as_this_librarys() {
+    let o = opts(&format!("http://127.0.0.1:{}", closed_port()));
+    let e = fail(&Client::with_options(ID, TOKEN, &o).unwrap(), "1@c.us");
+    assert_eq!(e.kind(), ErrorKind::Network);
+    assert!(e.message().contains("refused"), "{}", e.message());
+    for noise in ["os error", "Other(", "Io(", "docs.rs", "http://", "https://"] {
+        assert!(!e.message().contains(noise), "{noise:?} in {}", e.message());
+    }
 }
 
 #[test]
