@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple};
 
 use crate::{Avatar, Client, Error, ErrorKind, Options};
 
@@ -86,6 +86,26 @@ impl PyAvatar {
             d.set_item("available", v)?;
         }
         Ok(d)
+    }
+
+    /// Pickle and copy support: rebuilt as `Avatar(**fields)`.
+    // The constructor takes keywords only, and `copyreg.__newobj_ex__(cls, args, kwargs)` is the
+    // one reconstructor with keywords that every pickle protocol (0 to 5) and `copy` accept.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let a = slf.get();
+        let fields = PyDict::new(py);
+        fields.set_item("url_avatar", &a.url_avatar)?;
+        fields.set_item("exists_whatsapp", a.exists_whatsapp)?;
+        fields.set_item("available", a.available)?;
+        fields.set_item("reason", &a.reason)?;
+        fields.set_item("http_status", a.http_status)?;
+        fields.set_item("attempts", a.attempts)?;
+        let newobj_ex = py.import("copyreg")?.getattr("__newobj_ex__")?;
+        let args = (slf.get_type(), PyTuple::empty(py), fields).into_pyobject(py)?;
+        Ok((newobj_ex, args))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

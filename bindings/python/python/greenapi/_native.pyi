@@ -1,7 +1,7 @@
 """The compiled part of greenapi (Rust, via PyO3). Import from ``greenapi`` instead."""
 
 import os
-from typing import Dict, Optional, Union, final
+from typing import Any, Dict, Optional, Tuple, Union, final
 
 __version__: str
 __all__ = ["Avatar", "Client", "_panic_for_tests", "__version__"]
@@ -12,7 +12,8 @@ class Avatar:
 
     Both answer shapes map onto it: the older one (``existsWhatsapp``, ``urlAvatar``,
     ``reason``) and the newer one (``urlAvatar``, ``available``). A field the answer did not
-    carry (or carried as ``null``) is ``None``.
+    carry (or carried as ``null``) is ``None``. It pickles and copies (all six fields), so it
+    can come back from a process pool.
     """
 
     def __new__(
@@ -59,6 +60,7 @@ class Avatar:
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]: ...
 
 @final
 class Client:
