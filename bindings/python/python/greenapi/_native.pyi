@@ -75,11 +75,12 @@ class Client:
       ``api_url``: base URL, e.g. the instance's own ``https://7103.api.greenapi.com``; a path
         prefix is allowed. ``None``: ``https://api.green-api.com``. Plain ``http://`` only to
         loopback unless ``allow_insecure_http``.
-      ``timeout``: seconds allowed for one HTTP attempt, body included (> 0, finite).
-      ``connect_timeout``: seconds allowed to connect, TCP and TLS (> 0, finite).
+      ``timeout``: seconds allowed for one HTTP attempt, body included (1 ms to one day).
+      ``connect_timeout``: seconds allowed to connect, TCP and TLS (1 ms to one day).
       ``max_retries``: retries after the first attempt on 429, 499, 5xx, timeouts and
         connection failures (0 to 10).
-      ``rate_limit``: requests per second this client may send (0: no pacing).
+      ``rate_limit``: requests per second this client may send, all threads together
+        (0: no pacing; else 1/3600 to 10000).
       ``user_agent``: ``User-Agent`` header; ``None``: ``greenapi/<version>``.
       ``ca_file``: PEM file of extra root certificates to trust (built-in roots stay trusted).
       ``proxy``: proxy URL; ``None``: from the environment; ``""``: no proxy.
@@ -113,7 +114,8 @@ class Client:
         ``79001234567-1581234048@g.us``, ``120650379300963@lid``, or a bare phone number
         (``79001234567`` or ``+79001234567``, sent as ``79001234567@c.us``).
 
-        Raises a :class:`greenapi.GreenApiError` subclass on failure.
+        Returns the :class:`Avatar`; raises a :class:`greenapi.GreenApiError` subclass on
+        failure. The GIL is released during the call.
         """
     @property
     def id_instance(self) -> str:
