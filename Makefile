@@ -145,8 +145,10 @@ test-valgrind: valgrind-tool c-plain
 
 # ---- Python ------------------------------------------------------------------------------------
 
-# run-tests.sh builds the module in target/python, so the C library in target/release is
-# never replaced by the python-feature build (which needs libpython's symbols).
+# The module is its own cargo package (bindings/python/Cargo.toml) built in
+# bindings/python/target, so the C library in target/release is never replaced by the
+# python-feature build (which needs libpython's symbols). The suite includes a real
+# `pip install ./bindings/python` into a scratch venv (marked slow).
 test-python:
 	bash bindings/python/run-tests.sh
 
@@ -190,4 +192,5 @@ demo:
 
 clean:
 	cargo clean
+	rm -rf bindings/python/target
 	rm -rf $(BUILD)

@@ -15,22 +15,41 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple};
 
 use crate::{Avatar, Client, Error, ErrorKind, Options};
 
 /// Where the exception classes live.
 const ERRORS_MODULE: &str = "greenapi._errors";
 
-/// The answer of GetAvatar: immutable, equal and hashable by value.
+/// What the service answered to GetAvatar (HTTP 200).
+///
+/// Both answer shapes map onto it: the older one (`existsWhatsapp`, `urlAvatar`, `reason`) and
+/// the newer one (`urlAvatar`, `available`). A field the answer did not carry, or carried as
+/// null, is None. `to_dict()` gives the answer back with the service's own keys.
+///
+/// Immutable; equal and hashable by value (all six fields). It pickles and copies, so it can
+/// come back from a `concurrent.futures.ProcessPoolExecutor` or `multiprocessing` worker.
 #[pyclass(name = "Avatar", module = "greenapi", frozen, eq, hash, get_all)]
 #[derive(PartialEq, Eq, Hash)]
 struct PyAvatar {
+    /// True when the number has a WhatsApp account, False when it has none (the service is
+    /// known to say False wrongly for some accounts without a photo). None when the answer did
+    /// not say: the newer answer shape (groups, `@lid`) never does.
     exists_whatsapp: Option<bool>,
+    /// False when the contact's privacy settings hide the avatar, True when they do not. None
+    /// when the answer did not say: the older answer shape (`@c.us`) never does.
     available: Option<bool>,
+    /// Link to the picture on pps.whatsapp.net (it expires: see its `oe=` parameter); `""`
+    /// when there is no avatar, it is hidden, or there is no account.
     url_avatar: String,
+    /// Why the service could not check, e.g. "bad request data" (a malformed chat id) or "get
+    /// avatar timeout limit exceeded"; None when it could. These answers are HTTP 200 too.
     reason: Option<String>,
+    /// The HTTP status of the answer: always 200 (any other status raises a GreenApiError).
     http_status: u16,
+    /// HTTP attempts made for this answer: 1, plus the retries it took (see the Client's
+    /// `max_retries`).
     attempts: u32,
 }
 
@@ -72,8 +91,9 @@ impl PyAvatar {
         }
     }
 
-    /// The service's own keys: `urlAvatar` always; `existsWhatsapp`, `available` and `reason`
-    /// only when not None, so either answer shape comes back as the service sent it.
+    /// The answer as a dict with the service's own keys: `urlAvatar` always; `existsWhatsapp`,
+    /// `available` and `reason` only when not None, so either answer shape comes back as the
+    /// service sent it (a key the service sent as null is left out, like a missing one).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         if let Some(v) = self.exists_whatsapp {
@@ -87,6 +107,26 @@ impl PyAvatar {
             d.set_item("available", v)?;
         }
         Ok(d)
+    }
+
+    /// Pickle and copy support: rebuilt as `Avatar(**fields)`.
+    // The constructor takes keywords only, and `copyreg.__newobj_ex__(cls, args, kwargs)` is the
+    // one reconstructor with keywords that every pickle protocol (0 to 5) and `copy` accept.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let a = slf.get();
+        let fields = PyDict::new(py);
+        fields.set_item("url_avatar", &a.url_avatar)?;
+        fields.set_item("exists_whatsapp", a.exists_whatsapp)?;
+        fields.set_item("available", a.available)?;
+        fields.set_item("reason", &a.reason)?;
+        fields.set_item("http_status", a.http_status)?;
+        fields.set_item("attempts", a.attempts)?;
+        let newobj_ex = py.import("copyreg")?.getattr("__newobj_ex__")?;
+        let args = (slf.get_type(), PyTuple::empty(py), fields).into_pyobject(py)?;
+        Ok((newobj_ex, args))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -115,7 +155,56 @@ fn py_bool(v: Option<bool>) -> &'static str {
     }
 }
 
-/// A GetAvatar client for one instance; share it between threads.
+/// A GetAvatar client for one instance.
+///
+/// Share one between threads: calls release the GIL, connections are pooled and kept alive
+/// (one TCP and TLS set-up for many calls), and the pacing set by `rate_limit` is shared by
+/// every thread that uses this client.
+///
+/// id_instance
+///     The instance id: 1 to 32 digits, as a str (an int is accepted too).
+/// api_token_instance
+///     The instance's token: characters from A-Z a-z 0-9 - . _ ~ only. Never shown by repr()
+///     nor in any exception message.
+///
+/// Options (keyword-only; passing None gives the default shown):
+///
+/// api_url=None
+///     Base URL: your instance's own apiUrl, e.g. https://7103.api.greenapi.com; a path
+///     prefix is allowed, a trailing / is ignored. None: https://api.green-api.com. Plain
+///     http:// only to a loopback host unless allow_insecure_http.
+/// timeout=30.0
+///     Seconds allowed for one HTTP attempt, body included: 0.001 (1 ms) to 86400 (one day).
+/// connect_timeout=10.0
+///     Seconds allowed to connect, TCP and TLS: 0.001 (1 ms) to 86400 (one day).
+/// max_retries=2
+///     Retries after the first attempt, 0 to 10; only after HTTP 429, 499, 500, 502, 503, 504,
+///     a timeout or a network failure, waiting 200 ms doubling up to 5 s (with jitter; a
+///     Retry-After of up to 10 s is honoured).
+/// rate_limit=10.0
+///     Requests per second for the whole client, every thread and retry included: 0 (no
+///     pacing) or 1/3600 (one an hour) to 10000. The service allows 10 per second.
+/// user_agent=None
+///     The User-Agent header. None: greenapi/<version>.
+/// ca_file=None
+///     Path (str or os.PathLike) of a PEM file of root certificates to trust in addition to
+///     the built-in (Mozilla) roots. Certificates are always verified.
+/// proxy=None
+///     Proxy URL. None: from ALL_PROXY or HTTPS_PROXY (with NO_PROXY; HTTP_PROXY is not
+///     used, and a loopback api_url is never proxied). "": no proxy.
+/// max_body_bytes=1048576
+///     Largest response body read, in bytes (at least 1; 1048576 is 1 MiB); a larger one
+///     raises BadResponseError with code "body_too_large".
+/// allow_insecure_http=False
+///     Allow plain http:// to a host that is not loopback (the token would travel in clear).
+///
+/// Raises greenapi.InvalidArgumentError (also a ValueError) for a refused value and TypeError
+/// for a value of the wrong type. Nothing is sent until get_avatar() is called.
+///
+/// close(), or leaving a `with greenapi.Client(...) as client:` block, stops the client:
+/// calls in progress on other threads raise CancelledError, and so do later calls. A Client
+/// made before os.fork() (multiprocessing, gunicorn) works in the children, each with
+/// connections of its own.
 #[pyclass(name = "Client", module = "greenapi", frozen)]
 struct PyClient {
     inner: Client,
@@ -190,7 +279,29 @@ impl PyClient {
         Ok(PyClient { inner })
     }
 
-    /// Asks the service for the avatar of `chat_id`; the GIL is released meanwhile.
+    /// Asks the service for the avatar of `chat_id` and returns an `Avatar`.
+    ///
+    /// chat_id
+    ///     79001234567@c.us (a person), 120363043968066561@g.us or
+    ///     79001234567-1581234048@g.us (a group), 120650379300963@lid (a linked id), or a bare
+    ///     phone number, 79001234567 or +79001234567, sent as 79001234567@c.us.
+    ///
+    /// The GIL is released during the call, so other threads run meanwhile (and may use this
+    /// same client). Retries (see max_retries) happen inside the call; Avatar.attempts says
+    /// how many attempts it took.
+    ///
+    /// An answer saying the service could not check (e.g. reason "bad request data") is
+    /// still an Avatar. Everything else raises a greenapi.GreenApiError subclass, with
+    /// `code`, `http_status` and `attempts`: InvalidArgumentError (a malformed chat_id,
+    /// nothing sent), TimeoutError, TransportError (network, TLS), BadRequestError (400),
+    /// AuthError (401, 403), NotFoundError (404), RateLimitedError (429), QuotaExceededError
+    /// (466), ServerError (5xx), HttpStatusError (any other status), BadResponseError (not a
+    /// GetAvatar answer, or larger than max_body_bytes), CancelledError (the client was
+    /// closed). A chat_id that is not a str raises TypeError.
+    ///
+    /// A signal that arrives during the call (Ctrl-C) is handled within about 0.1 s, even
+    /// while the call waits for a slow answer, a retry or its turn in the pacing: the
+    /// handler's exception (KeyboardInterrupt) is raised and the call is abandoned.
     fn get_avatar(&self, py: Python<'_>, chat_id: &Bound<'_, PyAny>) -> PyResult<PyAvatar> {
         let chat_id = str_arg(py, chat_id, "chat_id")?;
         let client = &self.inner;

@@ -36,9 +36,9 @@ log "installing maturin, pytest, mypy"
 log "building the extension (maturin develop --release)"
 (
     export VIRTUAL_ENV="$VENV"
-    # A target dir of its own: built with the python feature, libgreenapi.so would otherwise
-    # replace the C library in target/release with one that needs libpython's symbols.
-    export CARGO_TARGET_DIR="${GREENAPI_PY_TARGET_DIR:-$ROOT/target/python}"
+    # bindings/python/target, the default of this package (and pip's build): said here too so
+    # that a CARGO_TARGET_DIR in the environment cannot put the module next to the C library.
+    export CARGO_TARGET_DIR="${GREENAPI_PY_TARGET_DIR:-$HERE/target}"
     export PATH="$VENV/bin:$PATH"
     unset CONDA_PREFIX || true
     cd "$HERE"

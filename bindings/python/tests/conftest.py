@@ -92,3 +92,9 @@ def make_client(standin: str) -> Callable[..., Any]:
 def clean_env() -> Dict[str, str]:
     """The environment without proxy settings, for subprocesses that talk to the stand-in."""
     return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: a full release build (pip install); deselect with -m 'not slow'"
+    )

@@ -72,9 +72,17 @@ def get_avatar(
     max_body_bytes: int = 1048576,
     allow_insecure_http: bool = False,
 ) -> Avatar:
-    """One GetAvatar call with a throw-away Client; see :class:`Client` for the options.
+    """Asks the service for the avatar of ``chat_id`` with a throw-away :class:`Client`.
 
-    For more than one call, make a Client once and reuse it: it keeps the connection alive.
+    Same as ``Client(id_instance, api_token_instance, **options).get_avatar(chat_id)``: the
+    options (keyword-only) are the Client's, with the same defaults, units and bounds (see
+    ``help(greenapi.Client)``). Returns an :class:`Avatar`; raises a
+    :class:`GreenApiError` subclass (:class:`InvalidArgumentError` for a refused argument or
+    option, nothing sent) or ``TypeError``, as ``Client.get_avatar`` does. The GIL is
+    released while the call waits on the network.
+
+    For more than one call, make a Client once and reuse it: it keeps the connection alive
+    and paces all calls together.
     """
     client = Client(
         id_instance,

@@ -57,4 +57,5 @@ def get_avatar(
     allow_insecure_http: bool = False,
 ) -> Avatar:
     """One GetAvatar call with a throw-away :class:`Client` (same options); returns the
-    :class:`Avatar`. For more than one call, make a Client once and reuse it."""
+    :class:`Avatar` or raises a :class:`GreenApiError` subclass; the GIL is released meanwhile.
+    For more than one call, make a Client once and reuse it."""

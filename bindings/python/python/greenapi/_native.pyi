@@ -2,7 +2,7 @@
 
 import os
 from types import TracebackType
-from typing import Dict, Optional, Type, Union, final
+from typing import Any, Dict, Optional, Tuple, Type, Union, final
 
 __version__: str
 __all__ = ["Avatar", "Client", "_panic_for_tests", "__version__"]
@@ -13,7 +13,8 @@ class Avatar:
 
     Both answer shapes map onto it: the older one (``existsWhatsapp``, ``urlAvatar``,
     ``reason``) and the newer one (``urlAvatar``, ``available``). A field the answer did not
-    carry (or carried as ``null``) is ``None``.
+    carry (or carried as ``null``) is ``None``. It pickles and copies (all six fields), so it
+    can come back from a process pool.
     """
 
     def __new__(
@@ -60,6 +61,7 @@ class Avatar:
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]: ...
 
 @final
 class Client:
@@ -74,11 +76,12 @@ class Client:
       ``api_url``: base URL, e.g. the instance's own ``https://7103.api.greenapi.com``; a path
         prefix is allowed. ``None``: ``https://api.green-api.com``. Plain ``http://`` only to
         loopback unless ``allow_insecure_http``.
-      ``timeout``: seconds allowed for one HTTP attempt, body included (> 0, finite).
-      ``connect_timeout``: seconds allowed to connect, TCP and TLS (> 0, finite).
+      ``timeout``: seconds allowed for one HTTP attempt, body included (1 ms to one day).
+      ``connect_timeout``: seconds allowed to connect, TCP and TLS (1 ms to one day).
       ``max_retries``: retries after the first attempt on 429, 499, 5xx, timeouts and
         connection failures (0 to 10).
-      ``rate_limit``: requests per second this client may send (0: no pacing).
+      ``rate_limit``: requests per second this client may send, all threads together
+        (0: no pacing; else 1/3600 to 10000).
       ``user_agent``: ``User-Agent`` header; ``None``: ``greenapi/<version>``.
       ``ca_file``: PEM file of extra root certificates to trust (built-in roots stay trusted).
       ``proxy``: proxy URL; ``None``: from the environment; ``""``: no proxy.
@@ -112,10 +115,10 @@ class Client:
         ``79001234567-1581234048@g.us``, ``120650379300963@lid``, or a bare phone number
         (``79001234567`` or ``+79001234567``, sent as ``79001234567@c.us``).
 
-        Raises a :class:`greenapi.GreenApiError` subclass on failure
-        (:class:`greenapi.CancelledError` once the client is closed). A signal that arrives
-        meanwhile (Ctrl-C) stops the call within about 0.1 s and its exception
-        (``KeyboardInterrupt``) is raised.
+        Returns the :class:`Avatar`; raises a :class:`greenapi.GreenApiError` subclass on
+        failure (:class:`greenapi.CancelledError` once the client is closed). The GIL is
+        released during the call. A signal that arrives meanwhile (Ctrl-C) stops the call
+        within about 0.1 s and its handler's exception (``KeyboardInterrupt``) is raised.
         """
     def close(self) -> None:
         """Stops the client: calls in progress on other threads raise
