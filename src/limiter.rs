@@ -39,8 +39,10 @@ impl Limiter {
             let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
             let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.interval);
-            slot - now
+            // The interval is bounded by the options' checks, so this cannot overflow in any
+            // real process; if it ever did, pacing one request less beats a panic.
+            *next = Some(slot.checked_add(self.interval).unwrap_or(slot));
+            slot.saturating_duration_since(now)
         };
         if !wait.is_zero() {
             std::thread::sleep(wait);
