@@ -114,6 +114,9 @@ impl Client {
             .user_agent(user_agent)
             .proxy(proxy)
             .tls_config(tls)
+            // ureq's overall cap (default 10) would otherwise undercut the per-host one: a
+            // client only ever talks to one host (or one proxy).
+            .max_idle_connections(16)
             .max_idle_connections_per_host(16)
             .build();
         let uri: Uri = format!(

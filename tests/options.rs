@@ -5,10 +5,12 @@
 
 mod support;
 
+use std::sync::{Arc, Barrier};
+use std::thread;
 use std::time::Duration;
 
 use greenapi::{Client, ErrorKind, Options};
-use support::Server;
+use support::{Reply, Server};
 
 const ID: &str = "1101000001";
 const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
@@ -250,4 +252,39 @@ fn debug_hides_proxy_credentials() {
         );
         assert!(text.contains(shown), "{proxy}: {text}");
     }
+}
+
+/// Twelve calls at once, twice: the second round finds twelve idle connections in the pool.
+#[test]
+fn twelve_parallel_calls_keep_twelve_connections_alive() {
+    let server = Server::start(|_, _| {
+        Reply::Delay(
+            Duration::from_millis(100),
+            Box::new(Reply::json(200, OLD_SHAPE)),
+        )
+    });
+    let c = Arc::new(Client::with_options(ID, TOKEN, &base(&server.url())).unwrap());
+    let round = || {
+        let barrier = Arc::new(Barrier::new(12));
+        let threads: Vec<_> = (0..12)
+            .map(|_| {
+                let (c, barrier) = (c.clone(), barrier.clone());
+                thread::spawn(move || {
+                    barrier.wait();
+                    c.get_avatar("1@c.us").unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    };
+    round();
+    let first = server.connections();
+    round();
+    assert_eq!(
+        server.connections(),
+        first,
+        "the second round opened new connections"
+    );
 }
