@@ -288,3 +288,77 @@ fn twelve_parallel_calls_keep_twelve_connections_alive() {
         "the second round opened new connections"
     );
 }
+
+/// `localhost` and names under `.localhost` are loopback by definition (RFC 6761), whatever the
+/// system resolver says: /etc/hosts here names only 127.0.0.1, and nothing resolves
+/// `*.localhost` at all, so a server on ::1 alone is only found when the library answers itself.
+#[test]
+fn localhost_names_are_loopback_without_the_resolver() {
+    let v6 = std::net::TcpListener::bind("[::1]:0").expect("bind ::1");
+    let port = v6.local_addr().unwrap().port();
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    {
+        let seen = seen.clone();
+        thread::spawn(move || {
+            use std::io::{BufRead, BufReader, Write};
+            for stream in v6.incoming().flatten() {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                let mut len = 0usize;
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    if line == "\r\n" {
+                        let mut body = vec![0; len];
+                        let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{OLD_SHAPE}",
+                            OLD_SHAPE.len()
+                        );
+                        let _ = reader.get_mut().write_all(answer.as_bytes());
+                        len = 0;
+                    } else if let Some(v) =
+                        line.to_ascii_lowercase().strip_prefix("content-length:")
+                    {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+            }
+        });
+    }
+    for host in [
+        "localhost",
+        "LocalHost",
+        "localhost.",
+        "api.localhost",
+        "a.b.LOCALHOST.",
+    ] {
+        let o = Options {
+            api_url: Some(format!("http://{host}:{port}")),
+            max_retries: 0,
+            ..base("")
+        };
+        let c = Client::with_options(ID, TOKEN, &o)
+            .unwrap_or_else(|e| panic!("{host}: {}", e.message()));
+        let r = c.get_avatar("1@c.us");
+        assert!(
+            r.is_ok(),
+            "{host}: {:?}",
+            r.err().map(|e| e.message().to_string())
+        );
+    }
+    // Names that only look like it are not loopback: plain http to them is refused.
+    for host in [
+        "localhost.example",
+        "notlocalhost",
+        "localhostx",
+        "localhost..",
+        "x.localhost.y",
+    ] {
+        let o = Options {
+            api_url: Some(format!("http://{host}:{port}")),
+            ..base("")
+        };
+        refused(&o, "api_url", host);
+    }
+}
