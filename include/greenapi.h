@@ -69,7 +69,10 @@ typedef struct ga_client_options {
    */
   const char *ca_file;
   /**
-   * NULL: from `HTTPS_PROXY`/`ALL_PROXY`; `""`: no proxy; else the proxy's URL.
+   * NULL: from the first of `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY` that is
+   * set (with `NO_PROXY`; never for a loopback `api_url`; `HTTP_PROXY` is not used), and an
+   * unusable one is `GA_INVALID_ARGUMENT`; `""`: no proxy; else the proxy's URL
+   * (`http://` or `https://`, optionally with `user:password@`).
    */
   const char *proxy;
   /**

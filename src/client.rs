@@ -252,6 +252,13 @@ impl Client {
 
     fn transport_failure(&self, e: ureq::Error) -> Failure {
         use ureq::Error as U;
+        if let Some((kind, message, retryable)) = proxy::explain(&e, self.agent.config().proxy()) {
+            return Failure {
+                error: Error::new(kind, self.scrub(&message)),
+                retryable,
+                retry_after: None,
+            };
+        }
         let kind = match &e {
             U::Timeout(_) => ErrorKind::Timeout,
             U::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => ErrorKind::Timeout,

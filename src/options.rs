@@ -32,7 +32,10 @@ pub struct Options {
     pub user_agent: Option<String>,
     /// A PEM file of root certificates to trust in addition to the built-in roots.
     pub ca_file: Option<PathBuf>,
-    /// Proxy URL. `None`: from `ALL_PROXY`/`HTTPS_PROXY`/`HTTP_PROXY`; `Some("")`: no proxy.
+    /// Proxy URL (`http://` or `https://`, optionally with `user:password@`). `None`: from
+    /// the first of `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY` that is set and not
+    /// empty, honouring `no_proxy`/`NO_PROXY`, and never for a loopback `api_url`
+    /// (`HTTP_PROXY` is not used: the service is reached over https). `Some("")`: no proxy.
     pub proxy: Option<String>,
     /// Largest response body read, from 1 to [`MAX_BODY_BYTES_LIMIT`]; a larger body is
     /// [`crate::ErrorKind::BodyTooLarge`].

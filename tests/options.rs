@@ -362,3 +362,42 @@ fn localhost_names_are_loopback_without_the_resolver() {
         refused(&o, "api_url", host);
     }
 }
+
+/// Plain http to loopback through a proxy elsewhere would carry the token across the network.
+#[test]
+fn plain_http_to_loopback_through_a_remote_proxy_is_refused() {
+    for proxy in [
+        "http://proxy.example:3128",
+        "http://10.0.0.1:3128",
+        "https://proxy.example",
+    ] {
+        let o = Options {
+            api_url: Some("http://127.0.0.1:8080".into()),
+            proxy: Some(proxy.to_string()),
+            ..Options::default()
+        };
+        refused(&o, "proxy", proxy);
+        let allowed = Options {
+            allow_insecure_http: true,
+            ..o
+        };
+        assert!(Client::with_options(ID, TOKEN, &allowed).is_ok(), "{proxy}");
+    }
+    // https to loopback through any proxy, and http through a loopback proxy, are fine.
+    for (api_url, proxy) in [
+        ("https://127.0.0.1:8443", "http://proxy.example:3128"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:3128"),
+        ("http://localhost:8080", "http://localhost:3128"),
+        ("http://[::1]:8080", "http://[::1]:3128"),
+    ] {
+        let o = Options {
+            api_url: Some(api_url.into()),
+            proxy: Some(proxy.to_string()),
+            ..Options::default()
+        };
+        assert!(
+            Client::with_options(ID, TOKEN, &o).is_ok(),
+            "{api_url} via {proxy}"
+        );
+    }
+}

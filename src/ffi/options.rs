@@ -38,7 +38,10 @@ pub struct ga_client_options {
     pub user_agent: *const c_char,
     /// NULL: built-in roots. Else a PEM file of root certificates trusted as well.
     pub ca_file: *const c_char,
-    /// NULL: from `HTTPS_PROXY`/`ALL_PROXY`; `""`: no proxy; else the proxy's URL.
+    /// NULL: from the first of `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY` that is
+    /// set (with `NO_PROXY`; never for a loopback `api_url`; `HTTP_PROXY` is not used), and an
+    /// unusable one is `GA_INVALID_ARGUMENT`; `""`: no proxy; else the proxy's URL
+    /// (`http://` or `https://`, optionally with `user:password@`).
     pub proxy: *const c_char,
     /// Largest response body read (default 1 MiB; 1 to 1073741824, 1 GiB).
     pub max_body_bytes: u64,
