@@ -3,12 +3,11 @@
 use std::fmt;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::Read;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::Agent;
 use ureq::http::{StatusCode, Uri};
-use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::tls::TlsConfig;
 use ureq::unversioned::transport::DefaultConnector;
 
 use crate::avatar::{Avatar, parse_body};
@@ -17,7 +16,7 @@ use crate::limiter::Limiter;
 use crate::options::{DEFAULT_API_URL, Options};
 use crate::proxy;
 use crate::resolver::CachingResolver;
-use crate::validate;
+use crate::{tls, validate};
 
 /// First backoff delay; doubled per retry, with jitter, up to [`MAX_BACKOFF`].
 const BASE_BACKOFF: Duration = Duration::from_millis(200);
@@ -103,7 +102,7 @@ impl Client {
             .unwrap_or_else(|| concat!("greenapi/", env!("CARGO_PKG_VERSION")).to_string());
         let proxy = proxy::choose(options, &base)?;
         let tls = TlsConfig::builder()
-            .root_certs(root_certs(options)?)
+            .root_certs(tls::root_certs(options)?)
             .build();
         let config = Agent::config_builder()
             .http_status_as_error(false)
@@ -252,7 +251,9 @@ impl Client {
 
     fn transport_failure(&self, e: ureq::Error) -> Failure {
         use ureq::Error as U;
-        if let Some((kind, message, retryable)) = proxy::explain(&e, self.agent.config().proxy()) {
+        if let Some((kind, message, retryable)) =
+            proxy::explain(&e, self.agent.config().proxy()).or_else(|| tls::explain(&e))
+        {
             return Failure {
                 error: Error::new(kind, self.scrub(&message)),
                 retryable,
@@ -323,39 +324,6 @@ fn random_u64() -> u64 {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(0);
     h.finish()
-}
-
-fn root_certs(options: &Options) -> Result<RootCerts, Error> {
-    let Some(path) = &options.ca_file else {
-        return Ok(RootCerts::WebPki);
-    };
-    let shown = path.display();
-    let pem = std::fs::read(path)
-        .map_err(|e| Error::invalid(format!("ca_file {shown} cannot be read: {e}")))?;
-    let mut certs: Vec<Certificate<'static>> = Vec::new();
-    for item in ureq::tls::parse_pem(&pem) {
-        match item {
-            Ok(PemItem::Certificate(c)) => certs.push(c),
-            Ok(_) => {}
-            Err(e) => {
-                return Err(Error::invalid(format!(
-                    "ca_file {shown} is not valid PEM: {e}"
-                )));
-            }
-        }
-    }
-    if certs.is_empty() {
-        return Err(Error::invalid(format!(
-            "ca_file {shown} holds no PEM certificate"
-        )));
-    }
-    // "As well": the built-in roots stay trusted beside the caller's.
-    certs.extend(
-        webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .map(|der| Certificate::from_der(der.as_ref()).to_owned()),
-    );
-    Ok(RootCerts::Specific(Arc::new(certs)))
 }
 
 #[cfg(test)]

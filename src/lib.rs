@@ -18,6 +18,7 @@ mod limiter;
 mod options;
 mod proxy;
 mod resolver;
+mod tls;
 mod validate;
 
 pub mod ffi;
