@@ -44,11 +44,11 @@ typedef struct ga_client_options {
    */
   const char *api_url;
   /**
-   * Time allowed for one attempt, in milliseconds (default 30000, must be > 0).
+   * Time allowed for one attempt, in milliseconds (default 30000; 1 to 86400000, one day).
    */
   uint32_t timeout_ms;
   /**
-   * Time allowed to connect, in milliseconds (default 10000, must be > 0).
+   * Time allowed to connect, in milliseconds (default 10000; 1 to 86400000, one day).
    */
   uint32_t connect_timeout_ms;
   /**
@@ -57,7 +57,7 @@ typedef struct ga_client_options {
   uint32_t max_retries;
   /**
    * Requests per second shared by every thread using the client (default 10, the service's
-   * documented getAvatar limit); 0 turns pacing off.
+   * documented getAvatar limit): 0 turns pacing off, else 1.0/3600 (one an hour) to 10000.
    */
   double rate_limit_per_sec;
   /**
@@ -69,11 +69,14 @@ typedef struct ga_client_options {
    */
   const char *ca_file;
   /**
-   * NULL: from `HTTPS_PROXY`/`ALL_PROXY`; `""`: no proxy; else the proxy's URL.
+   * NULL: from the first of `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY` that is
+   * set (with `NO_PROXY`; never for a loopback `api_url`; `HTTP_PROXY` is not used), and an
+   * unusable one is `GA_INVALID_ARGUMENT`; `""`: no proxy; else the proxy's URL
+   * (`http://` or `https://`, optionally with `user:password@`).
    */
   const char *proxy;
   /**
-   * Largest response body read (default 1 MiB, must be > 0).
+   * Largest response body read (default 1 MiB; 1 to 1073741824, 1 GiB).
    */
   uint64_t max_body_bytes;
   /**

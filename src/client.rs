@@ -11,7 +11,7 @@ use std::time::Duration;
 use ureq::Agent;
 use ureq::config::Config;
 use ureq::http::{StatusCode, Uri};
-use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::tls::TlsConfig;
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector};
 
 use crate::avatar::{Avatar, parse_body};
@@ -21,7 +21,7 @@ use crate::options::{DEFAULT_API_URL, Options};
 use crate::proxy;
 use crate::resolver::CachingResolver;
 use crate::transport::{Call, Sockets, TcpConnector};
-use crate::validate;
+use crate::{tls, validate};
 
 /// First backoff delay; doubled per retry, with jitter, up to [`MAX_BACKOFF`].
 const BASE_BACKOFF: Duration = Duration::from_millis(200);
@@ -176,7 +176,7 @@ impl Client {
             .unwrap_or_else(|| concat!("greenapi/", env!("CARGO_PKG_VERSION")).to_string());
         let proxy = proxy::choose(options, &base)?;
         let tls = TlsConfig::builder()
-            .root_certs(root_certs(options)?)
+            .root_certs(tls::root_certs(options)?)
             .build();
         let config = Agent::config_builder()
             .http_status_as_error(false)
@@ -187,6 +187,8 @@ impl Client {
             .user_agent(user_agent)
             .proxy(proxy)
             .tls_config(tls)
+            // ureq's overall cap (default 10) would otherwise undercut the per-host one: a
+            // client only ever talks to one host (or one proxy).
             .max_idle_connections(MAX_IDLE_CONNECTIONS)
             .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
             .build();
@@ -451,6 +453,15 @@ impl Client {
 
     fn transport_failure(&self, e: ureq::Error) -> Failure {
         use ureq::Error as U;
+        if let Some((kind, message, retryable)) =
+            proxy::explain(&e, self.config.proxy()).or_else(|| tls::explain(&e))
+        {
+            return Failure {
+                error: Error::new(kind, self.scrub(&message)),
+                retryable,
+                retry_after: None,
+            };
+        }
         let kind = match &e {
             U::Timeout(_) => ErrorKind::Timeout,
             U::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => ErrorKind::Timeout,
@@ -551,39 +562,6 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
-fn root_certs(options: &Options) -> Result<RootCerts, Error> {
-    let Some(path) = &options.ca_file else {
-        return Ok(RootCerts::WebPki);
-    };
-    let shown = path.display();
-    let pem = std::fs::read(path)
-        .map_err(|e| Error::invalid(format!("ca_file {shown} cannot be read: {e}")))?;
-    let mut certs: Vec<Certificate<'static>> = Vec::new();
-    for item in ureq::tls::parse_pem(&pem) {
-        match item {
-            Ok(PemItem::Certificate(c)) => certs.push(c),
-            Ok(_) => {}
-            Err(e) => {
-                return Err(Error::invalid(format!(
-                    "ca_file {shown} is not valid PEM: {e}"
-                )));
-            }
-        }
-    }
-    if certs.is_empty() {
-        return Err(Error::invalid(format!(
-            "ca_file {shown} holds no PEM certificate"
-        )));
-    }
-    // "As well": the built-in roots stay trusted beside the caller's.
-    certs.extend(
-        webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .map(|der| Certificate::from_der(der.as_ref()).to_owned()),
-    );
-    Ok(RootCerts::Specific(Arc::new(certs)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -604,7 +582,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let options = Options {
-            api_url: Some(format!("http://localhost:{port}")),
+            api_url: Some(format!("http://127.0.0.1:{port}")),
             proxy: Some(String::new()),
             rate_limit_per_sec: 0.0,
             max_retries: 0,
@@ -620,7 +598,10 @@ mod tests {
         // call times out, but it connected, so the addresses are good and kept.
         let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let options = Options {
-            api_url: Some(format!("http://localhost:{}", server.local_addr().unwrap().port())),
+            api_url: Some(format!(
+                "http://127.0.0.1:{}",
+                server.local_addr().unwrap().port()
+            )),
             timeout: Duration::from_millis(200),
             ..options
         };

@@ -18,6 +18,7 @@ mod limiter;
 mod options;
 mod proxy;
 mod resolver;
+mod tls;
 mod transport;
 mod validate;
 
@@ -30,7 +31,8 @@ pub use client::Client;
 pub use error::{Error, ErrorKind, MAX_MESSAGE_BYTES};
 pub use options::{
     DEFAULT_API_URL, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES,
-    DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS, MAX_RETRIES_LIMIT, Options,
+    DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES_LIMIT, MAX_RATE_LIMIT_PER_SEC,
+    MAX_RETRIES_LIMIT, MAX_TIMEOUT_MS, MIN_RATE_LIMIT_PER_SEC, MIN_TIMEOUT_MS, Options,
 };
 pub use validate::{MAX_CHAT_ID_BYTES, normalize_chat_id};
 

@@ -43,7 +43,7 @@ impl Limiter {
         let now = Instant::now();
         let slot = next.map_or(now, |n| n.max(now));
         *next = Some(slot.checked_add(self.interval).unwrap_or(slot));
-        slot - now
+        slot.saturating_duration_since(now)
     }
 
     /// No request of this client starts before `pause` from now (the service's `Retry-After`).

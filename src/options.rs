@@ -1,5 +1,6 @@
 //! Client options and their defaults.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,27 +10,35 @@ use crate::error::Error;
 pub const DEFAULT_API_URL: &str = "https://api.green-api.com";
 
 /// How a [`crate::Client`] talks to the service. `Options::default()` gives the documented
-/// defaults; every field is checked when the client is built.
-#[derive(Debug, Clone, PartialEq)]
+/// defaults; every field is checked when the client is built, and a value outside its
+/// documented range is [`crate::ErrorKind::InvalidArgument`].
+#[derive(Clone, PartialEq)]
 pub struct Options {
     /// Base URL, e.g. the instance's own `https://7103.api.greenapi.com`; a path prefix is
     /// allowed and a trailing `/` is ignored. `None`: [`DEFAULT_API_URL`].
     pub api_url: Option<String>,
-    /// Time allowed for one HTTP attempt, body included.
+    /// Time allowed for one HTTP attempt, body included: from [`MIN_TIMEOUT_MS`] to
+    /// [`MAX_TIMEOUT_MS`].
     pub timeout: Duration,
-    /// Time allowed to connect (TCP and TLS).
+    /// Time allowed to connect (TCP and TLS): from [`MIN_TIMEOUT_MS`] to [`MAX_TIMEOUT_MS`].
     pub connect_timeout: Duration,
-    /// Retries after the first attempt on 429, 499, 5xx, timeouts and connection failures.
+    /// Retries after the first attempt on 429, 499, 5xx, timeouts and connection failures:
+    /// 0 to [`MAX_RETRIES_LIMIT`].
     pub max_retries: u32,
-    /// Requests per second this client may send, shared by all threads; 0 turns pacing off.
+    /// Requests per second this client may send, shared by all threads: 0 turns pacing off,
+    /// else from [`MIN_RATE_LIMIT_PER_SEC`] to [`MAX_RATE_LIMIT_PER_SEC`].
     pub rate_limit_per_sec: f64,
     /// `User-Agent` header. `None`: `greenapi/<version>`.
     pub user_agent: Option<String>,
     /// A PEM file of root certificates to trust in addition to the built-in roots.
     pub ca_file: Option<PathBuf>,
-    /// Proxy URL. `None`: from `ALL_PROXY`/`HTTPS_PROXY`/`HTTP_PROXY`; `Some("")`: no proxy.
+    /// Proxy URL (`http://` or `https://`, optionally with `user:password@`). `None`: from
+    /// the first of `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY` that is set and not
+    /// empty, honouring `no_proxy`/`NO_PROXY`, and never for a loopback `api_url`
+    /// (`HTTP_PROXY` is not used: the service is reached over https). `Some("")`: no proxy.
     pub proxy: Option<String>,
-    /// Largest response body read; a larger one is [`crate::ErrorKind::BodyTooLarge`].
+    /// Largest response body read, from 1 to [`MAX_BODY_BYTES_LIMIT`]; a larger body is
+    /// [`crate::ErrorKind::BodyTooLarge`].
     pub max_body_bytes: u64,
     /// Allow plain `http://` to a host that is not loopback (the token would travel in clear).
     pub allow_insecure_http: bool,
@@ -47,6 +56,19 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 1 << 20;
 /// More retries than this would let one call block for minutes.
 pub const MAX_RETRIES_LIMIT: u32 = 10;
+/// Shortest `timeout` and `connect_timeout`, in milliseconds.
+pub const MIN_TIMEOUT_MS: u32 = 1;
+/// Longest `timeout` and `connect_timeout`, in milliseconds: one day. Deadlines are computed
+/// by adding the timeout to the current instant, which must not overflow.
+pub const MAX_TIMEOUT_MS: u32 = 86_400_000;
+/// Slowest pacing: one request an hour. Slower would make a call that waits its turn, or a
+/// retry, block for longer than any caller expects.
+pub const MIN_RATE_LIMIT_PER_SEC: f64 = 1.0 / 3600.0;
+/// Fastest pacing, far above the service's documented 10 per second.
+pub const MAX_RATE_LIMIT_PER_SEC: f64 = 10_000.0;
+/// Largest `max_body_bytes`: 1 GiB. A GetAvatar answer is a few hundred bytes, and the whole
+/// body is held in memory.
+pub const MAX_BODY_BYTES_LIMIT: u64 = 1 << 30;
 
 impl Default for Options {
     fn default() -> Self {
@@ -70,19 +92,23 @@ impl Options {
     /// that come from the network or the service. `api_url`, `proxy` and `ca_file` are checked
     /// where they are used.
     pub(crate) fn check(&self) -> Result<(), Error> {
-        if self.timeout.is_zero() {
-            return Err(Error::invalid("timeout must be greater than zero"));
-        }
-        if self.connect_timeout.is_zero() {
-            return Err(Error::invalid("connect_timeout must be greater than zero"));
-        }
+        check_timeout(self.timeout, "timeout")?;
+        check_timeout(self.connect_timeout, "connect_timeout")?;
         if self.max_retries > MAX_RETRIES_LIMIT {
             return Err(Error::invalid(format!(
-                "max_retries must be at most {MAX_RETRIES_LIMIT}"
+                "max_retries must be from 0 to {MAX_RETRIES_LIMIT}"
             )));
         }
-        if self.max_body_bytes == 0 {
-            return Err(Error::invalid("max_body_bytes must be greater than zero"));
+        if !rate_in_range(self.rate_limit_per_sec) {
+            return Err(Error::invalid(format!(
+                "rate_limit_per_sec must be 0 (pacing off) or from 1/3600 (one request an \
+                 hour) to {MAX_RATE_LIMIT_PER_SEC} requests per second"
+            )));
+        }
+        if !(1..=MAX_BODY_BYTES_LIMIT).contains(&self.max_body_bytes) {
+            return Err(Error::invalid(format!(
+                "max_body_bytes must be from 1 to {MAX_BODY_BYTES_LIMIT} (1 GiB)"
+            )));
         }
         if let Some(ua) = &self.user_agent
             && (ua.is_empty() || ua.chars().any(|c| c.is_control()))
@@ -92,5 +118,89 @@ impl Options {
             ));
         }
         Ok(())
+    }
+}
+
+/// Whether a timeout is within [`MIN_TIMEOUT_MS`]..=[`MAX_TIMEOUT_MS`].
+pub(crate) fn timeout_in_range(d: Duration) -> bool {
+    (Duration::from_millis(MIN_TIMEOUT_MS.into())..=Duration::from_millis(MAX_TIMEOUT_MS.into()))
+        .contains(&d)
+}
+
+/// Whether a rate is 0 (off) or within the documented range; NaN and infinities are not.
+pub(crate) fn rate_in_range(rate: f64) -> bool {
+    rate == 0.0 || (MIN_RATE_LIMIT_PER_SEC..=MAX_RATE_LIMIT_PER_SEC).contains(&rate)
+}
+
+fn check_timeout(d: Duration, name: &str) -> Result<(), Error> {
+    if timeout_in_range(d) {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "{name} must be from {MIN_TIMEOUT_MS} ms to {MAX_TIMEOUT_MS} ms (one day)"
+        )))
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("api_url", &self.api_url)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_retries", &self.max_retries)
+            .field("rate_limit_per_sec", &self.rate_limit_per_sec)
+            .field("user_agent", &self.user_agent)
+            .field("ca_file", &self.ca_file)
+            .field("proxy", &self.proxy.as_deref().map(without_credentials))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
+}
+
+/// `http://user:pass@host:port` shown as `http://***@host:port`. The user information ends at
+/// the last `@` of the authority (a password may hold an unencoded `@`).
+fn without_credentials(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("***{}", &rest[at..]),
+        None => rest.to_string(),
+    };
+    match scheme {
+        Some(scheme) => format!("{scheme}://{rest}"),
+        None => rest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_hidden() {
+        for (url, shown) in [
+            ("http://u:p@h:1", "http://***@h:1"),
+            ("http://u:p@x@h:1/p@q", "http://***@h:1/p@q"),
+            ("u@h", "***@h"),
+            ("http://h:1", "http://h:1"),
+            ("", ""),
+            ("@", "***@"),
+        ] {
+            assert_eq!(without_credentials(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn rate_bounds() {
+        assert!(rate_in_range(0.0) && rate_in_range(-0.0));
+        assert!(rate_in_range(1.0 / 3600.0) && rate_in_range(10_000.0));
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 1e-19, 0.0001, 10_000.5] {
+            assert!(!rate_in_range(bad), "{bad}");
+        }
     }
 }

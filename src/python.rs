@@ -17,6 +17,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple};
 
+use crate::options::{self, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS};
 use crate::{Avatar, Client, Error, ErrorKind, Options};
 
 /// Where the exception classes live.
@@ -527,7 +528,9 @@ fn float_arg(py: Python<'_>, v: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> 
         .map_err(|_| invalid(py, &format!("{name} is out of range")))
 }
 
-/// Seconds as a float, turned into a `Duration`: positive and finite, or an invalid argument.
+/// Seconds as a float, turned into a `Duration` within the core's timeout bounds (said here in
+/// seconds, the unit the caller used), or an invalid argument: never an `OverflowError`, and
+/// never a value that could overflow a deadline later.
 fn secs_arg(
     py: Python<'_>,
     v: Option<&Bound<'_, PyAny>>,
@@ -540,10 +543,14 @@ fn secs_arg(
         Some(v) => float_arg(py, v, name)?,
     };
     match Duration::try_from_secs_f64(secs) {
-        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(d) if options::timeout_in_range(d) => Ok(d),
         _ => Err(invalid(
             py,
-            &format!("{name} must be a positive, finite number of seconds"),
+            &format!(
+                "{name} must be from {} to {} seconds (one day)",
+                f64::from(MIN_TIMEOUT_MS) / 1000.0,
+                f64::from(MAX_TIMEOUT_MS) / 1000.0
+            ),
         )),
     }
 }

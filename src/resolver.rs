@@ -6,6 +6,7 @@
 //! one host, so the answer is kept for a while and shared by every thread.
 
 use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -79,6 +80,9 @@ impl Resolver for CachingResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        if let Some(addrs) = localhost(uri, config) {
+            return Ok(addrs);
+        }
         {
             let cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(e) = cached.as_ref()
@@ -104,5 +108,70 @@ impl Resolver for CachingResolver {
             });
         }
         Ok(addrs)
+    }
+}
+
+/// Whether `host` is `localhost` or a name under `.localhost` (any case, trailing dot allowed).
+/// RFC 6761 §6.3 reserves these names for loopback, so plain http to them is as safe as to
+/// 127.0.0.1, provided they are answered by [`localhost`] and not by the system resolver.
+pub(crate) fn is_localhost_name(host: &str) -> bool {
+    let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+/// The loopback addresses for a `localhost` name, 127.0.0.1 first, then ::1 (as curl does),
+/// without asking the system resolver: /etc/hosts or DNS could point the name anywhere, and
+/// plain http is allowed to it only because it is loopback. `None` for any other name.
+pub(crate) fn localhost(uri: &Uri, config: &Config) -> Option<ResolvedSocketAddrs> {
+    if !is_localhost_name(uri.host()?) {
+        return None;
+    }
+    let port = uri.port_u16().or_else(|| match uri.scheme_str() {
+        Some("https") => Some(443),
+        Some("http") => Some(80),
+        _ => None,
+    })?;
+    let loopback = [
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+    ];
+    let mut addrs = DefaultResolver::default().empty();
+    for addr in config.ip_family().keep_wanted(loopback.into_iter()) {
+        addrs.push(addr);
+    }
+    (!addrs.is_empty()).then_some(addrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(url: &str) -> Option<Vec<SocketAddr>> {
+        let uri: Uri = url.parse().unwrap();
+        let config = Config::default();
+        localhost(&uri, &config).map(|a| a.iter().copied().collect())
+    }
+
+    #[test]
+    fn localhost_names_are_loopback() {
+        let both = |port: u16| {
+            Some(vec![
+                SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+                SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+            ])
+        };
+        assert_eq!(addrs("http://localhost:8080/x"), both(8080));
+        assert_eq!(addrs("http://LocalHost./"), both(80));
+        assert_eq!(addrs("https://api.localhost/"), both(443));
+        assert_eq!(addrs("https://a.b.LOCALHOST.:9/"), both(9));
+        for other in [
+            "http://localhost.example/",
+            "http://notlocalhost/",
+            "http://localhostx/",
+            "http://127.0.0.1/",
+            "http://example.com/",
+        ] {
+            assert_eq!(addrs(other), None, "{other}");
+        }
     }
 }

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::error::Error;
+use crate::resolver;
 
 /// Longest chat id accepted; real ids are well under 64 bytes.
 pub const MAX_CHAT_ID_BYTES: usize = 256;
@@ -110,10 +111,11 @@ pub(crate) fn api_url(raw: &str, allow_insecure_http: bool) -> Result<BaseUrl, E
     })
 }
 
+/// Whether `host` is loopback: a loopback IP literal, or a `localhost` name, which the
+/// client's resolver answers with loopback addresses itself.
 pub(crate) fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    resolver::is_localhost_name(bare) || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -200,12 +202,15 @@ mod tests {
         assert!(api_url("http://127.0.0.1:8080", false).is_ok());
         assert!(api_url("http://localhost:8080/p", false).is_ok());
         assert!(api_url("http://[::1]:8080", false).is_ok());
+        assert!(api_url("http://api.LOCALHOST.:8080", false).is_ok());
         assert!(api_url("http://api.green-api.com", true).is_ok());
         for bad in [
             "",
             "api.green-api.com",
             "ftp://x",
             "http://api.green-api.com",
+            "http://localhost.example",
+            "http://notlocalhost",
             "https://u:p@host",
             "https://host/?q=1",
             "https://host/#f",

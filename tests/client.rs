@@ -333,7 +333,9 @@ fn network_messages_read_as_this_librarys() {
     let e = fail(&Client::with_options(ID, TOKEN, &o).unwrap(), "1@c.us");
     assert_eq!(e.kind(), ErrorKind::Network);
     assert!(e.message().contains("refused"), "{}", e.message());
-    for noise in ["os error", "Other(", "Io(", "docs.rs", "http://", "https://"] {
+    for noise in [
+        "os error", "Other(", "Io(", "docs.rs", "http://", "https://",
+    ] {
         assert!(!e.message().contains(noise), "{noise:?} in {}", e.message());
     }
 }

@@ -101,6 +101,90 @@ fn proxy_choice() {
         connect[0].path
     );
 
+    // NO_PROXY: comma-separated; a domain matches itself and every name under it, with or
+    // without a leading dot; "*" matches everything. A partial label does not match.
+    for (no_proxy, direct) in [
+        ("greenapi-test.invalid", true),
+        ("GreenAPI-test.Invalid.", true),
+        (".invalid", true),
+        ("invalid", true),
+        ("*.invalid", true),
+        ("example.com, invalid", true),
+        ("*", true),
+        ("est.invalid", false),
+        ("other.invalid", false),
+        ("sub.greenapi-test.invalid", false),
+        ("", false),
+    ] {
+        for var in ["NO_PROXY", "no_proxy"] {
+            let before = p.request_count();
+            // SAFETY: as above.
+            unsafe { std::env::set_var(var, no_proxy) };
+            let r = Client::with_options("1", "token", &invalid_host())
+                .unwrap()
+                .get_avatar("1@c.us");
+            // SAFETY: as above.
+            unsafe { std::env::remove_var(var) };
+            let proxied = p.request_count() > before;
+            assert_eq!(proxied, !direct, "{var}={no_proxy:?}");
+            assert_eq!(r.is_ok(), proxied, "{var}={no_proxy:?}");
+        }
+    }
+
+    // An unusable proxy variable is an error naming it, not a fall-through to the next one
+    // (ureq's own lookup would go on to HTTP_PROXY), and its value, which may hold a password,
+    // is never repeated.
+    let http_proxy = proxy();
+    // SAFETY: as above.
+    unsafe { std::env::set_var("HTTP_PROXY", http_proxy.url()) };
+    for (var, value) in [
+        ("HTTPS_PROXY", "ftp://user:hunter2@bad"),
+        ("https_proxy", "::not a url hunter2::"),
+        ("ALL_PROXY", "socks5://hunter2@127.0.0.1:1"),
+        ("all_proxy", "gopher://hunter2@x"),
+    ] {
+        for v in ["ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"] {
+            // SAFETY: as above.
+            unsafe { std::env::remove_var(v) };
+        }
+        // SAFETY: as above.
+        unsafe { std::env::set_var(var, value) };
+        let e = Client::with_options("1", "token", &invalid_host()).unwrap_err();
+        assert_eq!(e.kind(), greenapi::ErrorKind::InvalidArgument, "{var}");
+        assert!(e.message().contains(var), "{var}: {}", e.message());
+        assert!(!e.message().contains("hunter2"), "{var}: {}", e.message());
+        // SAFETY: as above.
+        unsafe { std::env::remove_var(var) };
+    }
+    assert_eq!(http_proxy.request_count(), 0, "HTTP_PROXY was used");
+
+    // Precedence, as curl's: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY; the first that is
+    // set and not empty is the one used.
+    let order = ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"];
+    for (i, winner) in order.iter().enumerate() {
+        let chosen = proxy();
+        for (j, var) in order.iter().enumerate() {
+            let value = match j.cmp(&i) {
+                std::cmp::Ordering::Less => String::new(),
+                std::cmp::Ordering::Equal => chosen.url(),
+                std::cmp::Ordering::Greater => "ftp://unused".to_string(),
+            };
+            // SAFETY: as above.
+            unsafe { std::env::set_var(var, value) };
+        }
+        let r = Client::with_options("1", "token", &invalid_host())
+            .unwrap_or_else(|e| panic!("{winner}: {}", e.message()))
+            .get_avatar("1@c.us");
+        assert!(r.is_ok(), "{winner}");
+        assert_eq!(chosen.request_count(), 2, "{winner} was not the one used");
+    }
+    for v in order.iter().chain(&["HTTP_PROXY"]) {
+        // SAFETY: as above.
+        unsafe { std::env::remove_var(v) };
+    }
+    // SAFETY: as above.
+    unsafe { std::env::set_var("HTTPS_PROXY", p.url()) };
+
     // The option "" goes direct even with HTTPS_PROXY set.
     assert!(call(&target, Some(String::new())));
     assert_eq!(target.request_count(), 1, "proxy \"\" must go direct");

@@ -20,9 +20,14 @@ struct TlsServer {
 
 /// A TLS server whose certificate names `names`; it answers every request with one avatar.
 fn tls_server(names: &[&str]) -> TlsServer {
-    let certified =
+    tls_server_with(
         rcgen::generate_simple_self_signed(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .unwrap();
+            .unwrap(),
+    )
+}
+
+/// A TLS server presenting `certified`.
+fn tls_server_with(certified: rcgen::CertifiedKey<rcgen::KeyPair>) -> TlsServer {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
         certified.signing_key.serialize_der(),
     ));
@@ -154,4 +159,35 @@ fn a_trusted_certificate_for_another_name_is_refused() {
     let e = client(&server, Some(&ca)).get_avatar("1@c.us").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Tls, "{}", e.message());
     std::fs::remove_file(ca).unwrap();
+}
+
+/// What `openssl req -x509` makes by default: a self-signed certificate that is also a CA
+/// (basicConstraints CA:TRUE). rustls refuses it as a server certificate even when trusted;
+/// the message says so and how to make one that works.
+#[test]
+fn a_trusted_self_signed_ca_certificate_is_explained() {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let server = tls_server_with(rcgen::CertifiedKey {
+        cert,
+        signing_key: key,
+    });
+    let ca = write_pem("self-signed-ca", &server.cert_pem);
+    let e = client(&server, Some(&ca)).get_avatar("1@c.us").unwrap_err();
+    std::fs::remove_file(ca).unwrap();
+    assert_eq!(
+        (e.kind(), e.attempts()),
+        (ErrorKind::Tls, 1),
+        "{}",
+        e.message()
+    );
+    let m = e.message();
+    assert!(m.contains("CA:TRUE"), "{m}");
+    assert!(
+        m.contains("-addext basicConstraints=critical,CA:FALSE") && m.contains("subjectAltName"),
+        "{m}"
+    );
+    assert!(!m.contains(TOKEN));
 }

@@ -25,22 +25,25 @@ pub struct ga_client_options {
     /// Base URL. NULL: `https://api.green-api.com`. A path prefix is allowed, a trailing `/` is
     /// ignored. Plain `http://` only to loopback unless `allow_insecure_http`.
     pub api_url: *const c_char,
-    /// Time allowed for one attempt, in milliseconds (default 30000, must be > 0).
+    /// Time allowed for one attempt, in milliseconds (default 30000; 1 to 86400000, one day).
     pub timeout_ms: u32,
-    /// Time allowed to connect, in milliseconds (default 10000, must be > 0).
+    /// Time allowed to connect, in milliseconds (default 10000; 1 to 86400000, one day).
     pub connect_timeout_ms: u32,
     /// Retries after the first attempt (default 2, at most 10).
     pub max_retries: u32,
     /// Requests per second shared by every thread using the client (default 10, the service's
-    /// documented getAvatar limit); 0 turns pacing off.
+    /// documented getAvatar limit): 0 turns pacing off, else 1.0/3600 (one an hour) to 10000.
     pub rate_limit_per_sec: f64,
     /// `User-Agent` header. NULL: `greenapi/<version>`.
     pub user_agent: *const c_char,
     /// NULL: built-in roots. Else a PEM file of root certificates trusted as well.
     pub ca_file: *const c_char,
-    /// NULL: from `HTTPS_PROXY`/`ALL_PROXY`; `""`: no proxy; else the proxy's URL.
+    /// NULL: from the first of `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY` that is
+    /// set (with `NO_PROXY`; never for a loopback `api_url`; `HTTP_PROXY` is not used), and an
+    /// unusable one is `GA_INVALID_ARGUMENT`; `""`: no proxy; else the proxy's URL
+    /// (`http://` or `https://`, optionally with `user:password@`).
     pub proxy: *const c_char,
-    /// Largest response body read (default 1 MiB, must be > 0).
+    /// Largest response body read (default 1 MiB; 1 to 1073741824, 1 GiB).
     pub max_body_bytes: u64,
     /// Allow plain `http://` to a host that is not loopback (default false).
     pub allow_insecure_http: bool,

@@ -137,6 +137,39 @@ int main(void)
     o = base; o.max_body_bytes = 0;
     refuse("max_body_bytes 0", g_id, g_token, &o, GA_INVALID_ARGUMENT);
 
+    /* every numeric option has bounds, refused here rather than panicking (GA_PANIC) or
+     * sleeping for hours in a call */
+    o = base; o.rate_limit_per_sec = 1e-19;
+    refuse("rate 1e-19", g_id, g_token, &o, GA_INVALID_ARGUMENT);
+    o = base; o.rate_limit_per_sec = 0.0001;
+    refuse("rate 0.0001 (one call every 10000 s)", g_id, g_token, &o, GA_INVALID_ARGUMENT);
+    o = base; o.rate_limit_per_sec = 10001.0;
+    refuse("rate 10001", g_id, g_token, &o, GA_INVALID_ARGUMENT);
+    o = base; o.rate_limit_per_sec = 1.0 / 3600.0;
+    accept_opts("rate 1/3600 (one an hour)", &o);
+    o = base; o.rate_limit_per_sec = 10000.0;
+    accept_opts("rate 10000", &o);
+    o = base; o.rate_limit_per_sec = 0.0;
+    accept_opts("rate 0 (off)", &o);
+    o = base; o.timeout_ms = 86400001u;
+    refuse("timeout_ms 86400001", g_id, g_token, &o, GA_INVALID_ARGUMENT);
+    o = base; o.timeout_ms = UINT32_MAX;
+    refuse("timeout_ms UINT32_MAX", g_id, g_token, &o, GA_INVALID_ARGUMENT);
+    o = base; o.connect_timeout_ms = 86400001u;
+    refuse("connect_timeout_ms 86400001", g_id, g_token, &o, GA_INVALID_ARGUMENT);
+    o = base; o.timeout_ms = 86400000u; o.connect_timeout_ms = 86400000u;
+    accept_opts("timeouts of one day", &o);
+    o = base; o.timeout_ms = 1; o.connect_timeout_ms = 1;
+    accept_opts("timeouts of 1 ms", &o);
+    o = base; o.max_body_bytes = (1u << 30) + 1u;
+    refuse("max_body_bytes 1 GiB + 1", g_id, g_token, &o, GA_INVALID_ARGUMENT);
+    o = base; o.max_body_bytes = UINT64_MAX;
+    refuse("max_body_bytes UINT64_MAX", g_id, g_token, &o, GA_INVALID_ARGUMENT);
+    o = base; o.max_body_bytes = 1u << 30;
+    accept_opts("max_body_bytes 1 GiB", &o);
+    o = base; o.max_body_bytes = 1;
+    accept_opts("max_body_bytes 1", &o);
+
     o = base; o.api_url = "ftp://x";
     refuse("api_url ftp", g_id, g_token, &o, GA_INVALID_ARGUMENT);
     o = base; o.api_url = "";

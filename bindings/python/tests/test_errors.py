@@ -276,6 +276,17 @@ def test_bad_chat_ids(make_client, chat_id):
         {"max_body_bytes": 0},
         {"max_body_bytes": -5},
         {"max_body_bytes": 2**70},
+        {"max_body_bytes": 2**30 + 1},
+        {"timeout": 1e19},
+        {"timeout": 1e-4},
+        {"timeout": 86400.001},
+        {"connect_timeout": 1.8e19},
+        {"connect_timeout": 1e-4},
+        {"connect_timeout": -math.inf},
+        {"rate_limit": 1e-19},
+        {"rate_limit": 0.0001},
+        {"rate_limit": 10001},
+        {"rate_limit": -math.inf},
         {"api_url": "ftp://127.0.0.1"},
         {"api_url": "127.0.0.1:8080"},
         {"api_url": "http://example.com"},
@@ -293,6 +304,38 @@ def test_bad_option_values(standin, options):
         greenapi.Client(ID_INSTANCE, TOKEN, **kw)
     assert info.value.code == "invalid_argument"
     assert TOKEN not in everything_shown(info.value)
+
+
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("timeout", 1e19, ["timeout", "0.001", "86400"]),
+        ("connect_timeout", 1e-4, ["connect_timeout", "0.001", "86400"]),
+        ("rate_limit", 1e-19, ["rate_limit", "10000"]),
+        ("max_body_bytes", 2**30 + 1, ["max_body_bytes", "1073741824"]),
+    ],
+)
+def test_out_of_range_messages_name_the_option_and_range(standin, option, value, words):
+    with pytest.raises(greenapi.InvalidArgumentError) as info:
+        greenapi.Client(ID_INSTANCE, TOKEN, api_url=standin, proxy="", **{option: value})
+    for w in words:
+        assert w in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"timeout": 0.001, "connect_timeout": 0.001},
+        {"timeout": 86400, "connect_timeout": 86400.0},
+        {"rate_limit": 1 / 3600},
+        {"rate_limit": 10000},
+        {"rate_limit": 0},
+        {"max_body_bytes": 1},
+        {"max_body_bytes": 2**30},
+    ],
+)
+def test_options_at_their_bounds_are_accepted(standin, options):
+    greenapi.Client(ID_INSTANCE, TOKEN, api_url=standin, proxy="", **options)
 
 
 def test_ca_file_that_is_not_pem(standin, tmp_path):

@@ -76,16 +76,18 @@ class Client:
       ``api_url``: base URL, e.g. the instance's own ``https://7103.api.greenapi.com``; a path
         prefix is allowed. ``None``: ``https://api.green-api.com``. Plain ``http://`` only to
         loopback unless ``allow_insecure_http``.
-      ``timeout``: seconds allowed for one HTTP attempt, body included (1 ms to one day).
-      ``connect_timeout``: seconds allowed to connect, TCP and TLS (1 ms to one day).
+      ``timeout``: seconds allowed for one HTTP attempt, body included (0.001 to 86400).
+      ``connect_timeout``: seconds allowed to connect, TCP and TLS (0.001 to 86400).
       ``max_retries``: retries after the first attempt on 429, 499, 5xx, timeouts and
         connection failures (0 to 10).
       ``rate_limit``: requests per second this client may send, all threads together
         (0: no pacing; else 1/3600 to 10000).
       ``user_agent``: ``User-Agent`` header; ``None``: ``greenapi/<version>``.
       ``ca_file``: PEM file of extra root certificates to trust (built-in roots stay trusted).
-      ``proxy``: proxy URL; ``None``: from the environment; ``""``: no proxy.
-      ``max_body_bytes``: largest response body read (> 0).
+      ``proxy``: proxy URL (``http://`` or ``https://``); ``None``: from ``https_proxy``,
+        ``HTTPS_PROXY``, ``all_proxy`` or ``ALL_PROXY`` (first set wins; ``NO_PROXY``
+        honoured; never for loopback); ``""``: no proxy.
+      ``max_body_bytes``: largest response body read (1 to 1073741824, 1 GiB).
       ``allow_insecure_http``: allow ``http://`` to a host that is not loopback.
 
     Raises :class:`greenapi.InvalidArgumentError` for a refused value and ``TypeError`` for a
