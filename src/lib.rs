@@ -34,7 +34,7 @@ pub use options::{
     DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES_LIMIT, MAX_RATE_LIMIT_PER_SEC,
     MAX_RETRIES_LIMIT, MAX_TIMEOUT_MS, MIN_RATE_LIMIT_PER_SEC, MIN_TIMEOUT_MS, Options,
 };
-pub use validate::{MAX_CHAT_ID_BYTES, normalize_chat_id};
+pub use validate::{MAX_CHAT_ID_BYTES, MIN_TOKEN_CHARS, normalize_chat_id};
 
 /// The crate version, `MAJOR.MINOR.PATCH`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

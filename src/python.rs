@@ -165,7 +165,7 @@ fn py_bool(v: Option<bool>) -> &'static str {
 /// id_instance
 ///     The instance id: 1 to 32 digits, as a str (an int is accepted too).
 /// api_token_instance
-///     The instance's token: characters from A-Z a-z 0-9 - . _ ~ only. Never shown by repr()
+///     The instance's token: 16 to 512 characters from A-Z a-z 0-9 - . _ ~ only. Never shown by repr()
 ///     nor in any exception message.
 ///
 /// Options (keyword-only; passing None gives the default shown):

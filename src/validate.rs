@@ -16,12 +16,17 @@ pub(crate) fn id_instance(id: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Shortest token accepted. The service's tokens are 50 characters; the token is scrubbed from
+/// every text that could carry it, and a very short one would be "scrubbed" out of ordinary
+/// text (a token `c` turns `...@c.us` into `...@***.us`).
+pub const MIN_TOKEN_CHARS: usize = 16;
+
 /// The token travels in the URL path, so only RFC 3986 unreserved characters are accepted:
 /// nothing can bend the path (`/`, `?`, `#`, `%`, dot segments) and the token reads the same
 /// percent-encoded or not, which keeps scrubbing it from messages exact. The message never
 /// repeats the token.
 pub(crate) fn api_token(token: &str) -> Result<(), Error> {
-    let ok = !token.is_empty()
+    let ok = token.len() >= MIN_TOKEN_CHARS
         && token.len() <= 512
         && token != "."
         && token != ".."
@@ -32,7 +37,7 @@ pub(crate) fn api_token(token: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::invalid(
-            "api_token_instance must be 1 to 512 characters from A-Z a-z 0-9 - . _ ~",
+            "api_token_instance must be 16 to 512 characters from A-Z a-z 0-9 - . _ ~",
         ))
     }
 }
@@ -180,6 +185,8 @@ mod tests {
             );
         }
         assert!(api_token("d75b3a66374942c5b3c019c698abc2067e151558acbd412345").is_ok());
+        assert!(api_token(&"a".repeat(MIN_TOKEN_CHARS)).is_ok());
+        assert!(api_token(&"a".repeat(MIN_TOKEN_CHARS - 1)).is_err());
     }
 
     #[test]

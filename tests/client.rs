@@ -217,6 +217,23 @@ fn the_token_is_scrubbed_from_answers_that_echo_it() {
 }
 
 #[test]
+fn tokens_shorter_than_16_are_refused() {
+    // A one-letter token would be scrubbed out of ordinary text ("@c.us" -> "@***.us"); real
+    // tokens are 50 characters.
+    let server = Server::always_json(200, r#"{"urlAvatar":"u/79001234567@c.us"}"#);
+    for short in ["c", "wrong", "0123456789abcde"] {
+        let e = Client::with_options(ID, short, &opts(&server.url())).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{short:?}");
+        assert!(e.message().contains("16"), "{}", e.message());
+    }
+    let c = Client::with_options(ID, "0123456789abcdef", &opts(&server.url())).unwrap();
+    assert_eq!(
+        c.get_avatar("1@c.us").unwrap().url_avatar,
+        "u/79001234567@c.us"
+    );
+}
+
+#[test]
 fn wrong_typed_fields_never_quote_the_token_or_a_huge_value() {
     // A 200 whose JSON has a value of the wrong type, echoing the request path: the parse error
     // would quote it.

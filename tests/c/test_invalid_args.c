@@ -97,12 +97,14 @@ int main(void)
     refuse("token with CRLF", g_id, "abc\r\ndef", &base, GA_INVALID_ARGUMENT);
     refuse("token with %", g_id, "abc%2Fdef", &base, GA_INVALID_ARGUMENT);
     refuse("token empty", g_id, "", &base, GA_INVALID_ARGUMENT);
+    refuse("token of 1", g_id, "c", &base, GA_INVALID_ARGUMENT);
+    refuse("token of 15", g_id, "0123456789abcde", &base, GA_INVALID_ARGUMENT);
     refuse("token invalid UTF-8", g_id, "abc\xc3\x28", &base, GA_INVALID_ARGUMENT);
     accept_opts("token with -._~", &base);
     {
         ga_code code = 1;
-        ga_client *c = ga_client_new_with_options(g_id, "aZ09-._~", &base, &code);
-        CHECKF(c != NULL && code == GA_OK, "token aZ09-._~ refused: %u", (unsigned)code);
+        ga_client *c = ga_client_new_with_options(g_id, "aZ09-._~aZ09-._~", &base, &code);
+        CHECKF(c != NULL && code == GA_OK, "token aZ09-._~aZ09-._~ refused: %u", (unsigned)code);
         ga_client_free(c);
     }
     /* the plain constructor refuses the same way (NULL) */

@@ -69,7 +69,7 @@ class Client:
     connections are pooled and kept alive, and pacing (``rate_limit``) is shared by all callers.
 
     ``id_instance``: the instance id (digits; an ``int`` is accepted too).
-    ``api_token_instance``: the instance's token (A-Z a-z 0-9 - . _ ~); never shown by
+    ``api_token_instance``: the instance's token (16 to 512 of A-Z a-z 0-9 - . _ ~); never shown by
     ``repr`` nor in any exception message.
 
     Options (keyword-only):
