@@ -29,7 +29,7 @@ int main()
     opts.api_url = "http://127.0.0.1:9";
 
     ga_code code = 12345;
-    ga_client *client = ga_client_new_with_options("1101000001", "tok-en", &opts, &code);
+    ga_client *client = ga_client_new_with_options("1101000001", "tok-en-0123456789ab", &opts, &code);
     CPP_CHECK(client != nullptr);
     CPP_CHECK(code == GA_OK);
 
