@@ -109,8 +109,7 @@ impl Local {
         loop {
             // SAFETY: `node` is ours until the exchange below publishes it.
             unsafe { (*node).next.store(head, Ordering::Relaxed) };
-            match ABANDONED.compare_exchange_weak(head, node, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match ABANDONED.compare_exchange_weak(head, node, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => break,
                 Err(now) => head = now,
             }
