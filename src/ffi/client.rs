@@ -1,13 +1,13 @@
 //! `ga_client`: an opaque handle to a [`crate::Client`], shareable between threads.
 
 use std::ffi::c_char;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 
 use super::code::{GA_NULL_ARGUMENT, GA_OK, GA_PANIC, from_kind, ga_code};
 use super::options::{ga_client_options, to_core};
 use super::result::{self, ga_result};
 use super::{ArgError, str_arg};
+use crate::panic::catch;
 use crate::{Client, Options};
 
 /// A client for one instance: a connection pool and a rate limiter. Safe to use from many
@@ -50,7 +50,7 @@ pub unsafe extern "C" fn ga_client_new(
     api_token_instance: *const c_char,
 ) -> *mut ga_client {
     // SAFETY: forwarded contract.
-    let built = catch_unwind(|| unsafe { build(id_instance, api_token_instance, ptr::null()) });
+    let built = catch(|| unsafe { build(id_instance, api_token_instance, ptr::null()) });
     built.ok().and_then(Result::ok).unwrap_or(ptr::null_mut())
 }
 
@@ -68,7 +68,7 @@ pub unsafe extern "C" fn ga_client_new_with_options(
     code_out: *mut ga_code,
 ) -> *mut ga_client {
     // SAFETY: forwarded contract.
-    let built = catch_unwind(|| unsafe { build(id_instance, api_token_instance, options) })
+    let built = catch(|| unsafe { build(id_instance, api_token_instance, options) })
         .unwrap_or(Err(GA_PANIC));
     let (client, code) = match built {
         Ok(c) => (c, GA_OK),
@@ -91,7 +91,7 @@ pub unsafe extern "C" fn ga_client_free(client: *mut ga_client) {
         return;
     }
     // SAFETY: made by `Box::into_raw` in `build`. A panic in a drop must not reach C.
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(client) })));
+    let _ = catch(|| drop(unsafe { Box::from_raw(client) }));
 }
 
 /// Asks the service for the avatar of `chat_id` (a bare phone number such as `79001234567` or
@@ -105,7 +105,7 @@ pub unsafe extern "C" fn ga_get_avatar(
     client: *const ga_client,
     chat_id: *const c_char,
 ) -> *mut ga_result {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
+    let outcome = catch(|| {
         if client.is_null() {
             return result::from_code(GA_NULL_ARGUMENT, "client is NULL");
         }
@@ -120,6 +120,6 @@ pub unsafe extern "C" fn ga_get_avatar(
             Ok(avatar) => result::from_avatar(avatar),
             Err(e) => result::from_error(&e),
         }
-    }));
+    });
     outcome.unwrap_or_else(|_| result::from_code(GA_PANIC, PANIC_MESSAGE))
 }
