@@ -2,10 +2,10 @@
 //! that callers compiled against an older header keep working when fields are appended.
 //!
 //! The caller's `version` says which fields its struct has: the library writes and reads only
-//! those bytes, and gives every newer field its default. Appending a field takes three steps:
-//! the field at the end of [`ga_client_options`], its default in [`DEFAULTS`], and the new
-//! version's size in [`VERSION_SIZES`] (whose length is `GA_CLIENT_OPTIONS_VERSION`, so the
-//! version must be raised for it to compile); then read it in [`to_core`].
+//! those bytes, and gives every newer field its default. Appending a field: add it at the end of
+//! `ga_client_options`, its default to `DEFAULTS`, the new version's size to `VERSION_SIZES`
+//! (whose length is `GA_CLIENT_OPTIONS_VERSION`, so that the version must be raised with it),
+//! and read it in `to_core`.
 
 use std::ffi::{c_char, c_uint};
 use std::mem::{MaybeUninit, offset_of, size_of};
@@ -120,14 +120,13 @@ pub unsafe extern "C" fn ga_client_options_init(
             });
         }
         let size = version_size(version, "version", "pass GA_CLIENT_OPTIONS_VERSION")?;
-        // A promoted constant: its padding bytes are defined (zero), so none of the copied
-        // bytes is uninitialised memory in the caller's struct.
-        let defaults: &'static ga_client_options = &DEFAULTS;
+        // An untyped copy of the version's prefix, padding included: a typed write would store
+        // the whole (newest) struct past the end of an older caller's.
         // SAFETY: `options` is writable for the `size` bytes of its version by the caller's
         // contract, and `DEFAULTS` is a whole struct, longer than any version's prefix.
         unsafe {
             ptr::copy_nonoverlapping(
-                ptr::from_ref(defaults).cast::<u8>(),
+                ptr::from_ref(&DEFAULTS).cast::<u8>(),
                 options.cast::<u8>(),
                 size,
             );
