@@ -31,11 +31,15 @@ LIB_SO := target/release/libgreenapi.so
 # What the Rust static library needs (cargo rustc -- --print native-static-libs).
 LDLIBS := -lpthread -ldl -lm -lrt -lutil -lgcc_s
 
-CSTD := -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -g
+CWARN := -std=c99 -Wall -Wextra -Werror -pedantic -g
+CSTD := $(CWARN) -Iinclude
 CXXSTD := -std=c++11 -Wall -Wextra -Werror -pedantic -Iinclude -g
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 C_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/test_*.c))))
+# Programs built against a frozen old header in tests/c/frozen/ (never include/): they stand for
+# callers compiled against an older greenapi.h and linked to this library.
+FROZEN_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/frozen/test_*.c))))
 C_HEADERS := $(wildcard tests/c/*.h) include/greenapi.h
 
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
@@ -98,6 +102,11 @@ c-asan: lib
 		echo "$(CC) $(CSTD) $(SAN) tests/c/$$t.c -> $(BUILD)/asan/$$t"; \
 		$(CC) $(CSTD) $(SAN) -Itests/c tests/c/$$t.c $(LIB_A) $(LDLIBS) -o $(BUILD)/asan/$$t; \
 	done
+	@for t in $(FROZEN_TESTS); do \
+		echo "$(CC) $(CWARN) $(SAN) -Itests/c/frozen tests/c/frozen/$$t.c -> $(BUILD)/asan/$$t"; \
+		$(CC) $(CWARN) $(SAN) -Itests/c/frozen tests/c/frozen/$$t.c $(LIB_A) $(LDLIBS) \
+			-o $(BUILD)/asan/$$t; \
+	done
 	$(CXX) $(CXXSTD) $(SAN) tests/c/cpp_double_include.cpp $(LIB_A) $(LDLIBS) \
 		-o $(BUILD)/asan/cpp_double_include
 	scripts/check-exports.sh include/greenapi.h $(LIB_SO)
@@ -110,6 +119,10 @@ c-plain: lib
 	@for t in $(C_TESTS); do \
 		echo "$(CC) $(CSTD) tests/c/$$t.c -> $(BUILD)/plain/$$t"; \
 		$(CC) $(CSTD) -Itests/c tests/c/$$t.c $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/$$t; \
+	done
+	@for t in $(FROZEN_TESTS); do \
+		echo "$(CC) $(CWARN) -Itests/c/frozen tests/c/frozen/$$t.c -> $(BUILD)/plain/$$t"; \
+		$(CC) $(CWARN) -Itests/c/frozen tests/c/frozen/$$t.c $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/$$t; \
 	done
 	$(CXX) $(CXXSTD) tests/c/cpp_double_include.cpp $(LIB_A) $(LDLIBS) \
 		-o $(BUILD)/plain/cpp_double_include
@@ -126,8 +139,8 @@ readme-example: lib
 # Every test runs (each with its own stand-in) even after a failure; the README example last.
 test-c: c-asan
 	@status=0; \
-	scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(C_TESTS) cpp_double_include \
-		test_null_args_shared) || status=1; \
+	scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(C_TESTS) $(FROZEN_TESTS) \
+		cpp_double_include test_null_args_shared) || status=1; \
 	{ $(MAKE) --no-print-directory readme-example && \
 	  scripts/run-c-tests.sh $(BUILD)/asan/readme_example; } || status=1; \
 	[ $$status = 0 ] && echo "test-c: all passed" || echo "test-c: FAILED (see above)" >&2; \
@@ -136,7 +149,7 @@ test-c: c-asan
 test-valgrind: valgrind-tool c-plain
 	@status=0; \
 	scripts/run-c-tests.sh --wrap "$(VALGRIND) $(VALGRIND_FLAGS)" \
-		$(addprefix $(BUILD)/plain/,$(C_TESTS) cpp_double_include) || status=1; \
+		$(addprefix $(BUILD)/plain/,$(C_TESTS) $(FROZEN_TESTS) cpp_double_include) || status=1; \
 	{ $(MAKE) --no-print-directory readme-example && \
 	  scripts/run-c-tests.sh --wrap "$(VALGRIND) $(VALGRIND_FLAGS)" $(BUILD)/plain/readme_example; \
 	} || status=1; \

@@ -37,13 +37,14 @@ int main(int argc, char **argv)
                 argv[0]);
         return 2;
     }
-    ga_client_options_init(&opts);
+    ga_client_options_init(&opts, GA_CLIENT_OPTIONS_VERSION);
     if (url != NULL && url[0] != '\0') {
         opts.api_url = url;
     }
     client = ga_client_new_with_options(id, token, &opts, &code);
     if (client == NULL) {
-        fprintf(stderr, "cannot make a client: %s (%u)\n", ga_code_str(code), (unsigned)code);
+        fprintf(stderr, "cannot make a client: %s (%u): %s\n", ga_code_str(code), (unsigned)code,
+                ga_last_error_message());
         return 2;
     }
     printf("greenapi %s\n", ga_version());

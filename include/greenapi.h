@@ -19,7 +19,8 @@
 #define GA_VERSION_STRING "0.1.0"
 
 /**
- * The version of the options struct this header describes; `ga_client_options_init` sets it.
+ * The version of the options struct this header describes: pass it to `ga_client_options_init`,
+ * which tells the library how many fields the program's struct has.
  */
 #define GA_CLIENT_OPTIONS_VERSION 1
 
@@ -30,12 +31,13 @@
 typedef struct ga_client ga_client;
 
 /**
- * Options for `ga_client_new_with_options`. Always start with `ga_client_options_init`, then
- * change the fields you need. Strings are copied; they need only live during the call.
+ * Options for `ga_client_new_with_options`. Always start with
+ * `ga_client_options_init(&options, GA_CLIENT_OPTIONS_VERSION)`, then change the fields you
+ * need. Strings are copied; they need only live during the call. Fields are only ever appended.
  */
 typedef struct ga_client_options {
   /**
-   * Set by `ga_client_options_init` to `GA_CLIENT_OPTIONS_VERSION`; do not change it.
+   * Set by `ga_client_options_init` to the version it was given; do not change it.
    */
   uint32_t version;
   /**
@@ -226,8 +228,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * A client with default options. NULL on any error (use `ga_client_new_with_options` to learn
- * which).
+ * A client with default options. NULL on any error: `ga_last_error_message` says why.
  *
  * # Safety
  * Each argument is NULL or a NUL-terminated string.
@@ -237,6 +238,9 @@ struct ga_client *ga_client_new(const char *id_instance, const char *api_token_i
 /**
  * A client with `options` (NULL: the defaults). Returns NULL on error and stores the reason in
  * `*code_out` (`GA_NULL_ARGUMENT`, `GA_INVALID_ARGUMENT`, ...); `code_out` may be NULL.
+ * `ga_last_error_message` then names the argument or option refused and why. An options
+ * struct is read up to the fields of its `version` (newer fields get their defaults); a
+ * `version` of 0 or newer than the library is `GA_INVALID_ARGUMENT`.
  *
  * # Safety
  * `id_instance` and `api_token_instance` are NULL or NUL-terminated strings; `options` is NULL
@@ -286,12 +290,25 @@ void ga_client_shutdown(const struct ga_client *client);
 const char *ga_code_str(ga_code code);
 
 /**
- * Fills `options` with the defaults and the current `version`. NULL is ignored.
+ * Why the last `ga_client_new`, `ga_client_new_with_options` or `ga_client_options_init` called
+ * on this thread failed: it names the argument or option and the reason, and never contains
+ * the token. `""` (never NULL) when that call succeeded or none was made on this thread: a
+ * successful call clears the message. The string belongs to the library and stays valid until
+ * the next of those calls on the same thread; other threads have their own.
+ */
+const char *ga_last_error_message(void);
+
+/**
+ * Fills the fields `version` has with their defaults and sets `version`. Returns `GA_OK`;
+ * `GA_NULL_ARGUMENT` for NULL `options`; `GA_INVALID_ARGUMENT`, writing nothing, for a
+ * `version` of 0 or newer than the library knows. Pass `GA_CLIENT_OPTIONS_VERSION`: the version
+ * of the header the program is compiled against, so a program built against an older header
+ * keeps working with a newer library. On failure `ga_last_error_message` says why.
  *
  * # Safety
- * `options` is NULL or points to writable memory for one `ga_client_options`.
+ * `options` is NULL or points to writable memory for one `ga_client_options` of `version`.
  */
-void ga_client_options_init(struct ga_client_options *options);
+ga_code ga_client_options_init(struct ga_client_options *options, unsigned int version);
 
 /**
  * Releases a result and every string in it. NULL is ignored.

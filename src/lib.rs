@@ -16,6 +16,7 @@ mod client;
 mod error;
 mod limiter;
 mod options;
+mod panic;
 mod proxy;
 mod resolver;
 mod tls;

@@ -8,7 +8,6 @@
 //! a `ValueError`, `TimeoutError` also the builtin one) in `greenapi/_errors.py`; this module
 //! looks them up there when it raises.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -388,10 +387,11 @@ where
     F: FnOnce() -> Result<T, Error> + Send,
     T: Send,
 {
-    match py.detach(|| catch_unwind(AssertUnwindSafe(f))) {
+    match py.detach(|| crate::panic::catch(f)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(to_py_err(py, &e)),
-        // The payload is not shown: nothing guarantees it is free of the token.
+        // Not printed (see `crate::panic`), and the payload is not shown: nothing guarantees it
+        // is free of the token.
         Err(_) => Err(raise(
             py,
             "GreenApiError",

@@ -1,13 +1,14 @@
 //! `ga_client`: an opaque handle to a [`crate::Client`], shareable between threads.
 
 use std::ffi::c_char;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 
 use super::code::{GA_NULL_ARGUMENT, GA_OK, GA_PANIC, from_kind, ga_code};
+use super::error::set_last;
 use super::options::{ga_client_options, to_core};
 use super::result::{self, ga_result};
-use super::{ArgError, str_arg};
+use super::{ArgError, PANIC_MESSAGE, str_arg};
+use crate::panic::catch;
 use crate::{Client, Options};
 
 /// A client for one instance: a connection pool and a rate limiter. Safe to use from many
@@ -16,31 +17,60 @@ pub struct ga_client {
     inner: Client,
 }
 
-const PANIC_MESSAGE: &str = "internal error: a bug in greenapi was caught at the C boundary";
-
 /// # Safety
 /// As for `ga_client_new_with_options`.
 unsafe fn build(
     id_instance: *const c_char,
     api_token_instance: *const c_char,
     options: *const ga_client_options,
-) -> Result<*mut ga_client, ga_code> {
-    let arg = |e: ArgError| e.code;
+) -> Result<*mut ga_client, ArgError> {
     // SAFETY: NULL or NUL-terminated strings by the caller's contract.
-    let id = unsafe { str_arg(id_instance, "id_instance") }.map_err(arg)?;
-    let token = unsafe { str_arg(api_token_instance, "api_token_instance") }.map_err(arg)?;
+    let id = unsafe { str_arg(id_instance, "id_instance") }?;
+    let token = unsafe { str_arg(api_token_instance, "api_token_instance") }?;
     let core = if options.is_null() {
         Options::default()
     } else {
         // SAFETY: a valid options struct by the caller's contract.
-        unsafe { to_core(options) }.map_err(arg)?
+        unsafe { to_core(options) }?
     };
-    let inner = Client::with_options(id, token, &core).map_err(|e| from_kind(e.kind()))?;
+    let inner = Client::with_options(id, token, &core).map_err(|e| ArgError {
+        code: from_kind(e.kind()),
+        message: e.message().to_string(),
+    })?;
     Ok(Box::into_raw(Box::new(ga_client { inner })))
 }
 
-/// A client with default options. NULL on any error (use `ga_client_new_with_options` to learn
-/// which).
+/// Builds a client inside the panic boundary and records the outcome for
+/// `ga_last_error_message`.
+///
+/// # Safety
+/// As for `ga_client_new_with_options`.
+unsafe fn create(
+    id_instance: *const c_char,
+    api_token_instance: *const c_char,
+    options: *const ga_client_options,
+) -> (*mut ga_client, ga_code) {
+    // SAFETY: forwarded contract.
+    let built = catch(|| unsafe { build(id_instance, api_token_instance, options) })
+        .unwrap_or_else(|_| {
+            Err(ArgError {
+                code: GA_PANIC,
+                message: PANIC_MESSAGE.to_string(),
+            })
+        });
+    match built {
+        Ok(client) => {
+            set_last(None);
+            (client, GA_OK)
+        }
+        Err(e) => {
+            set_last(Some(&e.message));
+            (ptr::null_mut(), e.code)
+        }
+    }
+}
+
+/// A client with default options. NULL on any error: `ga_last_error_message` says why.
 ///
 /// # Safety
 /// Each argument is NULL or a NUL-terminated string.
@@ -50,12 +80,14 @@ pub unsafe extern "C" fn ga_client_new(
     api_token_instance: *const c_char,
 ) -> *mut ga_client {
     // SAFETY: forwarded contract.
-    let built = catch_unwind(|| unsafe { build(id_instance, api_token_instance, ptr::null()) });
-    built.ok().and_then(Result::ok).unwrap_or(ptr::null_mut())
+    unsafe { create(id_instance, api_token_instance, ptr::null()) }.0
 }
 
 /// A client with `options` (NULL: the defaults). Returns NULL on error and stores the reason in
 /// `*code_out` (`GA_NULL_ARGUMENT`, `GA_INVALID_ARGUMENT`, ...); `code_out` may be NULL.
+/// `ga_last_error_message` then names the argument or option refused and why. An options
+/// struct is read up to the fields of its `version` (newer fields get their defaults); a
+/// `version` of 0 or newer than the library is `GA_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `id_instance` and `api_token_instance` are NULL or NUL-terminated strings; `options` is NULL
@@ -68,12 +100,7 @@ pub unsafe extern "C" fn ga_client_new_with_options(
     code_out: *mut ga_code,
 ) -> *mut ga_client {
     // SAFETY: forwarded contract.
-    let built = catch_unwind(|| unsafe { build(id_instance, api_token_instance, options) })
-        .unwrap_or(Err(GA_PANIC));
-    let (client, code) = match built {
-        Ok(c) => (c, GA_OK),
-        Err(code) => (ptr::null_mut(), code),
-    };
+    let (client, code) = unsafe { create(id_instance, api_token_instance, options) };
     if !code_out.is_null() {
         // SAFETY: not NULL and writable by the caller's contract.
         unsafe { code_out.write(code) };
@@ -91,7 +118,7 @@ pub unsafe extern "C" fn ga_client_free(client: *mut ga_client) {
         return;
     }
     // SAFETY: made by `Box::into_raw` in `build`. A panic in a drop must not reach C.
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(client) })));
+    let _ = catch(|| drop(unsafe { Box::from_raw(client) }));
 }
 
 /// Asks the service for the avatar of `chat_id` (a bare phone number such as `79001234567` or
@@ -105,7 +132,7 @@ pub unsafe extern "C" fn ga_get_avatar(
     client: *const ga_client,
     chat_id: *const c_char,
 ) -> *mut ga_result {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
+    let outcome = catch(|| {
         if client.is_null() {
             return result::from_code(GA_NULL_ARGUMENT, "client is NULL");
         }
@@ -120,7 +147,7 @@ pub unsafe extern "C" fn ga_get_avatar(
             Ok(avatar) => result::from_avatar(avatar),
             Err(e) => result::from_error(&e),
         }
-    }));
+    });
     outcome.unwrap_or_else(|_| result::from_code(GA_PANIC, PANIC_MESSAGE))
 }
 

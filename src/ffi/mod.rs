@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod code;
+pub mod error;
 pub mod options;
 pub mod result;
 pub mod version;
@@ -14,7 +15,12 @@ use std::ffi::{CStr, c_char};
 
 use code::{GA_INVALID_ARGUMENT, GA_NULL_ARGUMENT, ga_code};
 
-/// A refusal of a C argument: the code and a message naming the argument.
+/// What a caught panic is reported as; the payload is not shown (nothing guarantees it is free
+/// of the token).
+pub(crate) const PANIC_MESSAGE: &str =
+    "internal error: a bug in greenapi was caught at the C boundary";
+
+/// A refusal at the C boundary: the code and a message naming the argument or option and why.
 pub(crate) struct ArgError {
     pub code: ga_code,
     pub message: String,

@@ -1,13 +1,21 @@
 //! `ga_client_options`: a versioned struct, filled with defaults by `ga_client_options_init`, so
 //! that callers compiled against an older header keep working when fields are appended.
+//!
+//! The caller's `version` says which fields its struct has: the library writes and reads only
+//! those bytes, and gives every newer field its default. Appending a field: add it at the end of
+//! `ga_client_options`, its default to `DEFAULTS`, the new version's size to `VERSION_SIZES`
+//! (whose length is `GA_CLIENT_OPTIONS_VERSION`, so that the version must be raised with it),
+//! and read it in `to_core`.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_uint};
+use std::mem::{MaybeUninit, offset_of, size_of};
 use std::path::PathBuf;
 use std::ptr;
 use std::time::Duration;
 
 use super::ArgError;
-use super::code::GA_INVALID_ARGUMENT;
+use super::code::{GA_INVALID_ARGUMENT, GA_NULL_ARGUMENT, GA_OK, GA_PANIC, ga_code};
+use super::error::set_last;
 use super::opt_str_arg;
 use super::version::GA_CLIENT_OPTIONS_VERSION;
 use crate::Options;
@@ -16,11 +24,12 @@ use crate::options::{
     DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS,
 };
 
-/// Options for `ga_client_new_with_options`. Always start with `ga_client_options_init`, then
-/// change the fields you need. Strings are copied; they need only live during the call.
+/// Options for `ga_client_new_with_options`. Always start with
+/// `ga_client_options_init(&options, GA_CLIENT_OPTIONS_VERSION)`, then change the fields you
+/// need. Strings are copied; they need only live during the call. Fields are only ever appended.
 #[repr(C)]
 pub struct ga_client_options {
-    /// Set by `ga_client_options_init` to `GA_CLIENT_OPTIONS_VERSION`; do not change it.
+    /// Set by `ga_client_options_init` to the version it was given; do not change it.
     pub version: u32,
     /// Base URL. NULL: `https://api.green-api.com`. A path prefix is allowed, a trailing `/` is
     /// ignored. Plain `http://` only to loopback unless `allow_insecure_http`.
@@ -49,70 +58,174 @@ pub struct ga_client_options {
     pub allow_insecure_http: bool,
 }
 
-/// Fills `options` with the defaults and the current `version`. NULL is ignored.
-///
-/// # Safety
-/// `options` is NULL or points to writable memory for one `ga_client_options`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ga_client_options_init(options: *mut ga_client_options) {
-    if options.is_null() {
-        return;
-    }
-    let defaults = ga_client_options {
-        version: GA_CLIENT_OPTIONS_VERSION,
-        api_url: ptr::null(),
-        timeout_ms: DEFAULT_TIMEOUT_MS,
-        connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
-        max_retries: DEFAULT_MAX_RETRIES,
-        rate_limit_per_sec: DEFAULT_RATE_LIMIT_PER_SEC,
-        user_agent: ptr::null(),
-        ca_file: ptr::null(),
-        proxy: ptr::null(),
-        max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-        allow_insecure_http: false,
+/// Every field's default; `version` is replaced by the caller's.
+const DEFAULTS: ga_client_options = ga_client_options {
+    version: GA_CLIENT_OPTIONS_VERSION,
+    api_url: ptr::null(),
+    timeout_ms: DEFAULT_TIMEOUT_MS,
+    connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
+    max_retries: DEFAULT_MAX_RETRIES,
+    rate_limit_per_sec: DEFAULT_RATE_LIMIT_PER_SEC,
+    user_agent: ptr::null(),
+    ca_file: ptr::null(),
+    proxy: ptr::null(),
+    max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    allow_insecure_http: false,
+};
+
+/// How many bytes of the struct each version has, version 1 first: up to the end of that
+/// version's last field. Not `size_of`: its trailing padding may be missing from (or, once a
+/// field is appended, overlap the new field in) an older caller's struct.
+const VERSION_SIZES: [usize; GA_CLIENT_OPTIONS_VERSION as usize] = [
+    // 1
+    offset_of!(ga_client_options, allow_insecure_http) + size_of::<bool>(),
+];
+
+/// The size of `version`'s struct, or why `version` is refused. `name` is the argument or field
+/// that holds it and `zero_hint` what to do about a 0, for the message.
+fn version_size(version: u32, name: &str, zero_hint: &str) -> Result<usize, ArgError> {
+    let refuse = |message: String| ArgError {
+        code: GA_INVALID_ARGUMENT,
+        message,
     };
-    // SAFETY: not NULL and writable by the caller's contract; `write` does not read the
-    // possibly uninitialised old value.
-    unsafe { options.write(defaults) };
+    if version == 0 {
+        return Err(refuse(format!("{name} is 0: {zero_hint}")));
+    }
+    usize::try_from(version - 1)
+        .ok()
+        .and_then(|i| VERSION_SIZES.get(i).copied())
+        .ok_or_else(|| {
+            refuse(format!(
+                "{name} {version} is newer than this library knows (up to \
+                 {GA_CLIENT_OPTIONS_VERSION}): the program was built against a newer greenapi.h"
+            ))
+        })
 }
 
-/// Turns the caller's struct into core options.
+/// Fills the fields `version` has with their defaults and sets `version`. Returns `GA_OK`;
+/// `GA_NULL_ARGUMENT` for NULL `options`; `GA_INVALID_ARGUMENT`, writing nothing, for a
+/// `version` of 0 or newer than the library knows. Pass `GA_CLIENT_OPTIONS_VERSION`: the version
+/// of the header the program is compiled against, so a program built against an older header
+/// keeps working with a newer library. On failure `ga_last_error_message` says why.
 ///
 /// # Safety
-/// `options` points to a `ga_client_options` whose strings are NULL or NUL-terminated.
+/// `options` is NULL or points to writable memory for one `ga_client_options` of `version`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ga_client_options_init(
+    options: *mut ga_client_options,
+    version: c_uint,
+) -> ga_code {
+    let outcome = crate::panic::catch(|| {
+        if options.is_null() {
+            return Err(ArgError {
+                code: GA_NULL_ARGUMENT,
+                message: "options is NULL".to_string(),
+            });
+        }
+        let size = version_size(version, "version", "pass GA_CLIENT_OPTIONS_VERSION")?;
+        // An untyped copy of the version's prefix, padding included: a typed write would store
+        // the whole (newest) struct past the end of an older caller's.
+        // SAFETY: `options` is writable for the `size` bytes of its version by the caller's
+        // contract, and `DEFAULTS` is a whole struct, longer than any version's prefix.
+        unsafe {
+            ptr::copy_nonoverlapping(
+                ptr::from_ref(&DEFAULTS).cast::<u8>(),
+                options.cast::<u8>(),
+                size,
+            );
+            ptr::addr_of_mut!((*options).version).write(version);
+        }
+        Ok(())
+    })
+    .unwrap_or_else(|_| {
+        Err(ArgError {
+            code: GA_PANIC,
+            message: super::PANIC_MESSAGE.to_string(),
+        })
+    });
+    match outcome {
+        Ok(()) => {
+            set_last(None);
+            GA_OK
+        }
+        Err(e) => {
+            set_last(Some(&e.message));
+            e.code
+        }
+    }
+}
+
+/// Turns the caller's struct into core options, reading only the fields of its version.
+///
+/// # Safety
+/// `options` points to a `ga_client_options` at least as large as its `version` says, whose
+/// strings are NULL or NUL-terminated.
 pub(crate) unsafe fn to_core(options: *const ga_client_options) -> Result<Options, ArgError> {
-    let invalid = |message: &str| ArgError {
-        code: GA_INVALID_ARGUMENT,
-        message: message.to_string(),
-    };
     // SAFETY: `version` is the first field of every version of the struct.
     let version = unsafe { ptr::addr_of!((*options).version).read() };
-    if version != GA_CLIENT_OPTIONS_VERSION {
-        return Err(invalid(
-            "options.version is not GA_CLIENT_OPTIONS_VERSION: call ga_client_options_init first",
-        ));
+    let size = version_size(
+        version,
+        "options.version",
+        "set the options up with ga_client_options_init(&options, GA_CLIENT_OPTIONS_VERSION)",
+    )?;
+    // The caller's fields over the defaults, so a field newer than the caller's version has its
+    // default. Fields are read one by one through raw pointers, never as a whole struct: the
+    // caller's `bool` may hold a byte other than 0 or 1.
+    let mut merged = MaybeUninit::<ga_client_options>::uninit();
+    let o = merged.as_mut_ptr();
+    // SAFETY: `DEFAULTS` is a whole struct; the caller's struct has `size` readable bytes by
+    // the caller's contract; `o` is a whole struct's worth of writable memory.
+    unsafe {
+        ptr::copy_nonoverlapping(
+            ptr::from_ref(&DEFAULTS).cast::<u8>(),
+            o.cast::<u8>(),
+            size_of::<ga_client_options>(),
+        );
+        ptr::copy_nonoverlapping(options.cast::<u8>(), o.cast::<u8>(), size);
     }
-    // SAFETY: version 1 callers pass a whole version 1 struct.
-    let o = unsafe { &*options };
-    // A C `bool` holding a byte other than 0 or 1 would be undefined behaviour as a Rust bool,
-    // so the byte is read as a byte.
-    // SAFETY: the field is one initialised byte of the caller's struct.
-    let insecure = unsafe { ptr::addr_of!(o.allow_insecure_http).cast::<u8>().read() } != 0;
+    // SAFETY (every read below): each field of `merged` is initialised, from the caller or the
+    // defaults; every field but the bool is valid for any bit pattern.
+    let insecure = unsafe { ptr::addr_of!((*o).allow_insecure_http).cast::<u8>().read() } != 0;
     // SAFETY (the four below): NULL or NUL-terminated strings by the caller's contract.
-    let api_url = unsafe { opt_str_arg(o.api_url, "options.api_url") }?;
-    let user_agent = unsafe { opt_str_arg(o.user_agent, "options.user_agent") }?;
-    let ca_file = unsafe { opt_str_arg(o.ca_file, "options.ca_file") }?;
-    let proxy = unsafe { opt_str_arg(o.proxy, "options.proxy") }?;
+    let api_url = unsafe { opt_str_arg((*o).api_url, "options.api_url") }?;
+    let user_agent = unsafe { opt_str_arg((*o).user_agent, "options.user_agent") }?;
+    let ca_file = unsafe { opt_str_arg((*o).ca_file, "options.ca_file") }?;
+    let proxy = unsafe { opt_str_arg((*o).proxy, "options.proxy") }?;
+    // SAFETY: as above.
+    let (timeout_ms, connect_timeout_ms, max_retries, rate_limit_per_sec, max_body_bytes) = unsafe {
+        (
+            (*o).timeout_ms,
+            (*o).connect_timeout_ms,
+            (*o).max_retries,
+            (*o).rate_limit_per_sec,
+            (*o).max_body_bytes,
+        )
+    };
     Ok(Options {
         api_url: api_url.map(str::to_string),
-        timeout: Duration::from_millis(o.timeout_ms.into()),
-        connect_timeout: Duration::from_millis(o.connect_timeout_ms.into()),
-        max_retries: o.max_retries,
-        rate_limit_per_sec: o.rate_limit_per_sec,
+        timeout: Duration::from_millis(timeout_ms.into()),
+        connect_timeout: Duration::from_millis(connect_timeout_ms.into()),
+        max_retries,
+        rate_limit_per_sec,
         user_agent: user_agent.map(str::to_string),
         ca_file: ca_file.map(PathBuf::from),
         proxy: proxy.map(str::to_string),
-        max_body_bytes: o.max_body_bytes,
+        max_body_bytes,
         allow_insecure_http: insecure,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_version_is_longer_and_the_last_ends_at_the_last_field() {
+        assert!(VERSION_SIZES.windows(2).all(|w| w[0] < w[1]));
+        assert!(VERSION_SIZES[0] > offset_of!(ga_client_options, version));
+        let last = *VERSION_SIZES.last().unwrap();
+        assert!(last <= size_of::<ga_client_options>());
+        // Nothing but padding may follow the current version's last field.
+        assert!(size_of::<ga_client_options>() - last < align_of::<ga_client_options>());
+    }
 }

@@ -2,7 +2,8 @@
 
 use std::ffi::c_char;
 
-/// The version of the options struct this header describes; `ga_client_options_init` sets it.
+/// The version of the options struct this header describes: pass it to `ga_client_options_init`,
+/// which tells the library how many fields the program's struct has.
 pub const GA_CLIENT_OPTIONS_VERSION: u32 = 1;
 
 /// The library's version, `"MAJOR.MINOR.PATCH"`: a static string, never freed. Compare it with

@@ -23,7 +23,7 @@ int main()
     CPP_CHECK(ga_code_str(9999) != nullptr);
 
     ga_client_options opts;
-    ga_client_options_init(&opts);
+    CPP_CHECK(ga_client_options_init(&opts, GA_CLIENT_OPTIONS_VERSION) == GA_OK);
     CPP_CHECK(opts.version == GA_CLIENT_OPTIONS_VERSION);
     opts.proxy = "";
     opts.api_url = "http://127.0.0.1:9";

@@ -101,7 +101,10 @@ static inline double ga_now(void)
 static inline ga_client_options ga_test_options(const char *api_url)
 {
     ga_client_options o;
-    ga_client_options_init(&o);
+    if (ga_client_options_init(&o, GA_CLIENT_OPTIONS_VERSION) != GA_OK) {
+        fprintf(stderr, "ga_client_options_init: %s\n", ga_last_error_message());
+        exit(2);
+    }
     o.api_url = api_url;
     o.proxy = "";
     o.rate_limit_per_sec = 0.0;

@@ -65,7 +65,7 @@ int main(void)
 
     /* ga_client_options_init gives the documented defaults */
     memset(&o, 0x5a, sizeof o);
-    ga_client_options_init(&o);
+    CHECK(ga_client_options_init(&o, GA_CLIENT_OPTIONS_VERSION) == GA_OK);
     CHECK(o.version == GA_CLIENT_OPTIONS_VERSION);
     CHECK(o.api_url == NULL);
     CHECK(o.timeout_ms == 30000);

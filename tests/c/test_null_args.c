@@ -34,7 +34,7 @@ int main(void)
     CHECK(ga_client_new(id, NULL) == NULL);
     CHECK(ga_client_new(NULL, NULL) == NULL);
 
-    ga_client_options_init(&opts);
+    CHECK(ga_client_options_init(&opts, GA_CLIENT_OPTIONS_VERSION) == GA_OK);
     opts.proxy = "";
 
     code = 12345;
@@ -69,8 +69,7 @@ int main(void)
     ga_client_free(client);
     ga_client_free(NULL);
     ga_result_free(NULL);
-    ga_client_options_init(NULL);
-    CHECK(1); /* reached: the NULL frees and init did not crash */
+    CHECK(ga_client_options_init(NULL, GA_CLIENT_OPTIONS_VERSION) == GA_NULL_ARGUMENT);
 
     return ga_test_done("test_null_args");
 }

@@ -200,6 +200,20 @@ def test_panic_becomes_an_exception():
     assert greenapi.Avatar(url_avatar="x").url_avatar == "x"
 
 
+def test_caught_panic_prints_nothing(capfd):
+    """A panic turned into an exception is the library's business: the host's stderr stays clean."""
+    from greenapi import _native
+
+    capfd.readouterr()
+    for _ in range(2):
+        with pytest.raises(greenapi.GreenApiError) as info:
+            _native._panic_for_tests()
+        assert info.value.code == "panic"
+    out, err = capfd.readouterr()
+    assert err == ""
+    assert out == ""
+
+
 def test_exceptions_pickle():
     e = greenapi.TimeoutError("took too long", "timeout", None, 3)
     back = pickle.loads(pickle.dumps(e))
