@@ -1,7 +1,7 @@
 //! The Python module `greenapi._native`: a thin translation of the core for Python.
 //!
 //! Python values are turned into owned Rust values first, then every call into the core runs
-//! with the GIL released ([`Python::detach`]) and inside `catch_unwind`, so threads sharing one
+//! with the GIL released ([`Python::detach`]) and inside `crate::panic::catch`, so threads sharing one
 //! `Client` run in parallel and a panic becomes an exception, never an abort.
 //!
 //! The exception classes are plain Python (multiple inheritance: `InvalidArgumentError` is also
