@@ -83,7 +83,7 @@ def test_module_level_get_avatar(standin):
     )
     assert a.url_avatar == URL.format("79001234567@c.us")
     with pytest.raises(greenapi.AuthError):
-        greenapi.get_avatar(ID_INSTANCE, "other-token", "1@c.us", api_url=standin, proxy="")
+        greenapi.get_avatar(ID_INSTANCE, "other-token-0123456789", "1@c.us", api_url=standin, proxy="")
 
 
 def test_int_id_instance(standin):

@@ -115,11 +115,11 @@ def test_example_default_chat_ids(standin):
 
 
 def test_example_reports_failures(standin):
-    env = {"GREEN_API_ID_INSTANCE": ID_INSTANCE, "GREEN_API_TOKEN": "not-the-token", "GREEN_API_URL": standin}
+    env = {"GREEN_API_ID_INSTANCE": ID_INSTANCE, "GREEN_API_TOKEN": "not-the-token-0123456789", "GREEN_API_URL": standin}
     r = run_example(env, "79001234567")
     assert r.returncode == 1
     assert "AuthError" in r.stdout and "unauthorized" in r.stdout
-    assert "not-the-token" not in r.stdout + r.stderr
+    assert "not-the-token-0123456789" not in r.stdout + r.stderr
 
 
 def test_example_without_env_prints_usage():
