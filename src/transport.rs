@@ -162,14 +162,32 @@ fn is_wait(e: &io::Error) -> bool {
 /// without touching the connections themselves (see [`Sockets::abandon`]).
 #[derive(Default)]
 pub(crate) struct Sockets {
-    open: Mutex<Vec<Weak<TcpStream>>>,
+    open: Mutex<Vec<Socket>>,
+}
+
+/// A socket of this client and what identifies it beyond its descriptor number, which the
+/// process may close and reuse for something else.
+struct Socket {
+    stream: Weak<TcpStream>,
+    identity: Option<(libc::dev_t, libc::ino_t)>,
+}
+
+/// The device and inode behind a descriptor: unique to one socket while it exists.
+fn identity(fd: libc::c_int) -> Option<(libc::dev_t, libc::ino_t)> {
+    // SAFETY: all-zero bytes are a valid `stat`, which fstat fills in.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a plain query on a descriptor number; a closed one gives an error, not UB.
+    (unsafe { libc::fstat(fd, &raw mut st) } == 0).then_some((st.st_dev, st.st_ino))
 }
 
 impl Sockets {
     fn add(&self, s: &Arc<TcpStream>) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.retain(|w| w.strong_count() > 0);
-        open.push(Arc::downgrade(s));
+        open.retain(|w| w.stream.strong_count() > 0);
+        open.push(Socket {
+            stream: Arc::downgrade(s),
+            identity: identity(s.as_raw_fd()),
+        });
     }
 
     /// In a forked child: closes this process's descriptors of the parent's sockets.
@@ -180,13 +198,25 @@ impl Sockets {
     /// as they were at the fork, possibly in the middle of an operation of another thread.
     /// If the fork caught another thread holding the list's lock, the descriptors are left open
     /// rather than waiting forever for a thread that does not exist in the child.
+    ///
+    /// This runs at the child's first use of the client, not at the fork, and the child may
+    /// have closed its inherited descriptors and opened files of its own meanwhile (a daemon
+    /// does): a number is closed only while it still refers to the very socket the parent had
+    /// (same device and inode), never to what the child put there.
     pub(crate) fn abandon(&self) {
         let Ok(open) = self.open.try_lock() else {
             return;
         };
-        for stream in open.iter().filter_map(Weak::upgrade) {
-            // SAFETY: the descriptor belongs to a stream that is never used or dropped again.
-            unsafe { libc::close(stream.as_raw_fd()) };
+        for socket in open.iter() {
+            let Some(stream) = socket.stream.upgrade() else {
+                continue;
+            };
+            let fd = stream.as_raw_fd();
+            if socket.identity.is_some() && identity(fd) == socket.identity {
+                // SAFETY: the descriptor is still the parent's socket, whose stream is never
+                // used or dropped again in this process.
+                unsafe { libc::close(fd) };
+            }
             std::mem::forget(stream);
         }
     }

@@ -4,8 +4,6 @@
  * call in a loop, 30 rounds, then free; (3) fork while 8 threads are mid-call (slow answers),
  * then calls in the child and the parent, and a child that only shuts down and frees.
  * alarm() bounds every phase: a hang is a failure, not a stall.
- *
- * Run: scripts/with-standin.sh -- timeout 120 build/review/shutdown_races_asan
  */
 #include "ga_test.h"
 
@@ -189,5 +187,5 @@ int main(void)
         ga_result_free(r);
         ga_client_free(g_client);
     }
-    return ga_test_done("shutdown_races");
+    return ga_test_done("test_races");
 }
