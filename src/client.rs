@@ -34,9 +34,10 @@ const ERROR_BODY_READ: u64 = 4096;
 const ERROR_TEXT_BYTES: usize = 300;
 /// Idle connections kept per host (and in all: a client calls one host).
 pub(crate) const MAX_IDLE_CONNECTIONS: usize = 16;
-/// Immediate retries of one call after failures on stale pooled connections: each one uses up
-/// a pooled connection, so more than the pool holds means something else is wrong.
-const MAX_STALE_RETRIES: u32 = MAX_IDLE_CONNECTIONS as u32 + 1;
+/// Free resends of one call after a failure on a stale pooled connection (curl's choice too):
+/// a connection whose close was still in flight when it left the pool is a race that a second
+/// try wins; a second such failure in a row is something else, and counts as a failure.
+const MAX_STALE_RESENDS: u32 = 1;
 
 /// A GetAvatar client for one instance. Cheap to share between threads (`&Client` is all a call
 /// needs): connections are pooled and kept alive, and pacing is shared by every caller.
@@ -338,16 +339,15 @@ impl Client {
 
     fn run(&self, local: &Local, call: &Call<'_>, body: &[u8]) -> Result<Avatar, Error> {
         let mut attempts = 0;
-        let mut stale_retries = 0;
-        let mut paced = false;
+        let mut stale_resends = 0;
         loop {
-            if !paced {
-                let wait = local.limiter.reserve();
-                if !wait.is_zero() && !call.sleep(wait) {
-                    return Err(self.cancelled(attempts));
-                }
+            let turn = local.limiter.reserve();
+            if !turn.wait.is_zero() && !call.sleep(turn.wait) {
+                // Nothing was sent: the turn goes back, so that stopped calls do not push every
+                // later call further out.
+                local.limiter.give_back(turn);
+                return Err(self.cancelled(attempts));
             }
-            paced = false;
             attempts += 1;
             call.new_attempt();
             let failure = match self.attempt(local, body) {
@@ -362,29 +362,30 @@ impl Client {
             if call.should_stop() {
                 return Err(self.cancelled(attempts));
             }
+            if let Some(d) = failure.retry_after {
+                // The service asked the whole client to wait, not just this thread: the pause
+                // holds back every thread's next turn, this one's included, retried or not.
+                local.limiter.pause(d.min(MAX_RETRY_AFTER));
+            }
             if failure.error.kind() == ErrorKind::Network
                 && call.failed_on_stale_connection()
-                && stale_retries < MAX_STALE_RETRIES
+                && stale_resends < MAX_STALE_RESENDS
             {
-                // The request died with a connection the server had closed while it sat in the
-                // pool: it never reached the service, so it is sent again at once on another
-                // connection, without a backoff, a pacing turn or an attempt counted.
-                stale_retries += 1;
+                // The request died with a pooled connection before any byte of an answer: most
+                // likely the server had closed it while it sat in the pool. It is sent again on
+                // another connection without a backoff or an attempt counted. It still takes a
+                // pacing turn: the server may have read it before dropping the connection.
+                stale_resends += 1;
                 attempts -= 1;
-                paced = true;
                 continue;
             }
             if !(failure.retryable && attempts <= self.max_retries) {
                 return Err(failure.error.with_attempts(attempts));
             }
-            let delay = match failure.retry_after {
-                // The service asked the whole client to wait, not just this thread: the pause
-                // holds back every thread's next turn, this one's included.
-                Some(d) => {
-                    local.limiter.pause(d.min(MAX_RETRY_AFTER));
-                    Duration::ZERO
-                }
-                None => backoff(attempts),
+            let delay = if failure.retry_after.is_some() {
+                Duration::ZERO
+            } else {
+                backoff(attempts)
             };
             if !call.sleep(delay) {
                 return Err(self.cancelled(attempts));

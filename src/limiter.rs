@@ -16,6 +16,15 @@ pub(crate) struct Limiter {
     next: Mutex<Option<Instant>>,
 }
 
+/// A turn handed out by [`Limiter::reserve`].
+#[derive(Debug)]
+pub(crate) struct Turn {
+    /// How long to wait before sending.
+    pub(crate) wait: Duration,
+    slot: Instant,
+    after: Instant,
+}
+
 impl Limiter {
     /// An error for a rate that is negative, not a number, or so small that its interval does
     /// not fit a `Duration`; 0 turns pacing off.
@@ -36,14 +45,28 @@ impl Limiter {
         })
     }
 
-    /// Takes the next free slot and says how long to wait for it.
-    pub(crate) fn reserve(&self) -> Duration {
+    /// Takes the next free turn and says how long to wait for it.
+    pub(crate) fn reserve(&self) -> Turn {
         // A panic elsewhere while holding this lock cannot leave the Instant half-written.
         let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let slot = next.map_or(now, |n| n.max(now));
-        *next = Some(slot.checked_add(self.interval).unwrap_or(slot));
-        slot.saturating_duration_since(now)
+        let after = slot.checked_add(self.interval).unwrap_or(slot);
+        *next = Some(after);
+        Turn {
+            wait: slot.saturating_duration_since(now),
+            slot,
+            after,
+        }
+    }
+
+    /// Returns a turn that was not used (its call was stopped while waiting for it), if no
+    /// later turn was handed out meanwhile; otherwise those later turns keep their places.
+    pub(crate) fn give_back(&self, turn: Turn) {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        if *next == Some(turn.after) {
+            *next = Some(turn.slot);
+        }
     }
 
     /// No request of this client starts before `pause` from now (the service's `Retry-After`).
@@ -52,5 +75,37 @@ impl Limiter {
         let until = now.checked_add(pause).unwrap_or(now);
         let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
         *next = Some(next.map_or(until, |n| n.max(until)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_turn_given_back_is_handed_out_again() {
+        let l = Limiter::new(1.0).unwrap();
+        assert!(l.reserve().wait.is_zero());
+        let second = l.reserve();
+        assert!(second.wait > Duration::from_millis(900), "{second:?}");
+        // Stopped while waiting: ten times over, the next turn stays one interval away.
+        l.give_back(second);
+        for _ in 0..10 {
+            let t = l.reserve();
+            assert!(t.wait <= Duration::from_secs(1), "{t:?}");
+            l.give_back(t);
+        }
+    }
+
+    #[test]
+    fn a_turn_is_not_given_back_over_later_ones() {
+        let l = Limiter::new(1.0).unwrap();
+        l.reserve();
+        let second = l.reserve();
+        let third = l.reserve();
+        l.give_back(second);
+        // The third keeps its place; the next comes after it.
+        let fourth = l.reserve();
+        assert!(fourth.wait > third.wait, "{third:?} {fourth:?}");
     }
 }

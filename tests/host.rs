@@ -164,6 +164,69 @@ fn a_stale_pooled_connection_costs_no_attempt_and_no_backoff() {
     }
 }
 
+/// A server that reads every request after the first on a connection and drops it unanswered
+/// (as one at its keep-alive limit may), recording when each request arrived.
+fn dropping_server(first_delay: Duration) -> (Server, Arc<Mutex<Vec<Instant>>>) {
+    let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::new()));
+    let seen = arrivals.clone();
+    let server = Server::start(move |r, _| {
+        seen.lock().unwrap().push(Instant::now());
+        if r.nth_on_connection > 0 {
+            Reply::Reset
+        } else {
+            Reply::Delay(first_delay, Box::new(Reply::json(200, OLD_SHAPE)))
+        }
+    });
+    (server, arrivals)
+}
+
+#[test]
+fn a_resend_after_a_stale_connection_takes_its_pacing_turn() {
+    let (server, arrivals) = dropping_server(Duration::ZERO);
+    let o = Options {
+        rate_limit_per_sec: 2.0,
+        max_retries: 0,
+        ..opts(&server.url())
+    };
+    let client = Client::with_options(ID, TOKEN, &o).unwrap();
+    client.get_avatar("79001234567").unwrap();
+    let a = client.get_avatar("79001234567").unwrap();
+    assert_eq!(a.attempts, 1);
+    assert_eq!(server.request_count(), 3);
+    // The dropped request may have reached the service and counted against its limit, so the
+    // resend waits for its turn like any request (2 per second: 500 ms apart; a lower bound,
+    // which a slow machine only makes later).
+    let arrivals = arrivals.lock().unwrap();
+    let gap = arrivals[2].duration_since(arrivals[1]);
+    assert!(gap >= Duration::from_millis(450), "resent after {gap:?}");
+}
+
+#[test]
+fn a_call_resends_at_most_once_for_a_stale_connection() {
+    // Four pooled connections, each of which drops its next request.
+    let (server, _) = dropping_server(Duration::from_millis(300));
+    let o = Options {
+        max_retries: 0,
+        ..opts(&server.url())
+    };
+    let client = Arc::new(Client::with_options(ID, TOKEN, &o).unwrap());
+    let fill: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            thread::spawn(move || client.get_avatar("79001234567"))
+        })
+        .collect();
+    for t in fill {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!(server.connections(), 4);
+    let before = server.request_count();
+    let e = client.get_avatar("79001234567").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{}", e.message());
+    // The first stale connection is forgiven once; the second failure is a failure.
+    assert_eq!(server.request_count() - before, 2);
+}
+
 #[test]
 fn a_failure_on_a_fresh_connection_is_not_retried_for_free() {
     // Every connection is reset before it answers: that is the server failing, not a stale
@@ -225,4 +288,34 @@ fn retry_after_holds_back_every_thread_of_the_client() {
             later.duration_since(answered)
         );
     }
+}
+
+#[test]
+fn retry_after_pauses_the_client_even_when_the_call_does_not_retry() {
+    let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::new()));
+    let server = {
+        let arrivals = arrivals.clone();
+        Server::start(move |_, i| {
+            arrivals.lock().unwrap().push(Instant::now());
+            if i == 0 {
+                Reply::json(429, "{}").with_header("retry-after", "2")
+            } else {
+                Reply::json(200, OLD_SHAPE)
+            }
+        })
+    };
+    let o = Options {
+        max_retries: 0,
+        ..opts(&server.url())
+    };
+    let client = Client::with_options(ID, TOKEN, &o).unwrap();
+    let e = client.get_avatar("79001234567").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    client.get_avatar("79001234567").unwrap();
+    let arrivals = arrivals.lock().unwrap();
+    let gap = arrivals[1].duration_since(arrivals[0]);
+    assert!(
+        gap >= Duration::from_millis(1900),
+        "next request after {gap:?}"
+    );
 }

@@ -13,6 +13,8 @@ use std::time::Duration;
 /// One request as the server read it.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// How many requests came before this one on the same connection.
+    pub nth_on_connection: usize,
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
@@ -169,6 +171,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut body = vec![0; len];
     reader.read_exact(&mut body).ok()?;
     Some(Request {
+        nth_on_connection: 0,
         method,
         path,
         headers,
@@ -187,7 +190,10 @@ fn serve(
     let _ = stream.set_nodelay(true);
     let mut out = stream.try_clone().expect("clone stream");
     let mut reader = BufReader::new(stream);
-    while let Some(req) = read_request(&mut reader) {
+    let mut nth = 0;
+    while let Some(mut req) = read_request(&mut reader) {
+        req.nth_on_connection = nth;
+        nth += 1;
         let index = {
             let mut all = requests.lock().unwrap();
             all.push(req.clone());
