@@ -10,6 +10,7 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
@@ -310,14 +311,18 @@ impl PyClient {
         // exception) ends it at once rather than after every timeout and retry. The handler's
         // exception is kept and raised instead of the core's "interrupted".
         let raised: Mutex<Option<PyErr>> = Mutex::new(None);
+        // Python runs signal handlers on its main thread only: another thread's check would
+        // take the GIL 20 times a second for an answer that is always no.
+        let on_main = on_main_thread(py);
         let interrupt = || {
-            Python::attach(|py| match py.check_signals() {
-                Ok(()) => false,
-                Err(e) => {
-                    *raised.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                    true
-                }
-            })
+            on_main
+                && Python::attach(|py| match py.check_signals() {
+                    Ok(()) => false,
+                    Err(e) => {
+                        *raised.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        true
+                    }
+                })
         };
         let result = run_core(py, || client.get_avatar_interruptible(&chat_id, &interrupt));
         if let Some(e) = raised.into_inner().unwrap_or_else(|p| p.into_inner()) {
@@ -379,6 +384,34 @@ impl PyClient {
             host.to_cow()?
         ))
     }
+}
+
+/// The process that [`MAIN_THREAD`] was read in (after a fork, the thread that forked is the
+/// child's main thread). Atomics, not a lock: a lock held by another thread at a fork would stay
+/// locked in the child.
+static MAIN_THREAD_PID: AtomicU32 = AtomicU32::new(0);
+/// `threading.main_thread().ident`, which is the thread's `pthread_self()`.
+static MAIN_THREAD: AtomicU64 = AtomicU64::new(0);
+
+/// Whether the calling thread is the one Python runs signal handlers on.
+fn on_main_thread(py: Python<'_>) -> bool {
+    let pid = std::process::id();
+    if MAIN_THREAD_PID.load(Ordering::Acquire) != pid {
+        let ident = py
+            .import("threading")
+            .and_then(|t| t.call_method0("main_thread"))
+            .and_then(|m| m.getattr("ident"))
+            .and_then(|i| i.extract::<u64>());
+        let Ok(ident) = ident else {
+            // Unknown: checking for signals costs a little, missing a Ctrl-C costs more.
+            return true;
+        };
+        MAIN_THREAD.store(ident, Ordering::Release);
+        MAIN_THREAD_PID.store(pid, Ordering::Release);
+    }
+    // SAFETY: pthread_self has no preconditions.
+    let me = unsafe { libc::pthread_self() } as u64;
+    me == MAIN_THREAD.load(Ordering::Acquire)
 }
 
 /// Runs a core call with the GIL released, turning its error or a panic into an exception.

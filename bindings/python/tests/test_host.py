@@ -186,3 +186,18 @@ def test_a_client_made_before_fork_works_in_the_children(standin: str, stats: An
         assert 2 <= s["connections"] <= 5, s
     finally:
         _CLIENT = None
+
+
+def test_ctrl_c_goes_to_the_main_thread_not_to_a_workers_call(make_client: Any, stats: Any, reset_stats: Any) -> None:
+    # Python runs signal handlers on the main thread: a worker's call goes on to its answer.
+    client = make_client(timeout=10)
+    reset_stats()
+    result: List[Any] = []
+    worker = threading.Thread(target=lambda: result.append(client.get_avatar("slow-800@c.us")))
+    worker.start()
+    firing = _signal_when(stats, 1)
+    with pytest.raises(KeyboardInterrupt):
+        time.sleep(5)
+    firing.join()
+    worker.join(10)
+    assert len(result) == 1 and isinstance(result[0], greenapi.Avatar)
