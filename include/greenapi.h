@@ -14,9 +14,9 @@
 
 /** The version of this header; ga_version() gives the library's. */
 #define GA_VERSION_MAJOR 0
-#define GA_VERSION_MINOR 1
+#define GA_VERSION_MINOR 2
 #define GA_VERSION_PATCH 0
-#define GA_VERSION_STRING "0.1.0"
+#define GA_VERSION_STRING "0.2.0"
 
 /**
  * The version of the options struct this header describes: pass it to `ga_client_options_init`,

@@ -154,7 +154,11 @@ int main(void)
                 bad++;
             }
             ga_result_free(r);
-            _exit(bad ? 1 : 0);
+            /* Leaves through exec, not exit: the eight parent threads that were mid-call at the
+             * fork do not exist here, and what they had allocated can never be freed, which a
+             * leak checker at exit would report against this child. */
+            execl("/bin/sh", "sh", "-c", bad ? "exit 1" : "exit 0", (char *)NULL);
+            _exit(2);
         }
         alarm(20);
         for (i = 0; i < 8; i++) {
