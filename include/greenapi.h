@@ -22,7 +22,7 @@
  * The version of the options struct this header describes: pass it to `ga_client_options_init`,
  * which tells the library how many fields the program's struct has.
  */
-#define GA_CLIENT_OPTIONS_VERSION 1
+#define GA_CLIENT_OPTIONS_VERSION 2
 
 /**
  * A client for one instance: a connection pool and a rate limiter. Safe to use from many
@@ -85,6 +85,11 @@ typedef struct ga_client_options {
    * Allow plain `http://` to a host that is not loopback (default false).
    */
   bool allow_insecure_http;
+  /**
+   * Version 2. How many requests of one batch (`ga_get_avatars`) are on the wire at once
+   * (default 8; 1 to 256). Pacing still spaces them.
+   */
+  uint32_t max_in_flight;
 } ga_client_options;
 
 /**

@@ -59,6 +59,7 @@ pub struct Client {
     max_body_bytes: u64,
     timeout: Duration,
     connect_timeout: Duration,
+    pub(crate) max_in_flight: u32,
 }
 
 /// Everything of a client that belongs to one process: the pool of open connections (a forked
@@ -237,6 +238,7 @@ impl Client {
             max_body_bytes: options.max_body_bytes,
             timeout: options.timeout,
             connect_timeout: options.connect_timeout,
+            max_in_flight: options.max_in_flight,
         })
     }
 

@@ -42,6 +42,9 @@ pub struct Options {
     pub max_body_bytes: u64,
     /// Allow plain `http://` to a host that is not loopback (the token would travel in clear).
     pub allow_insecure_http: bool,
+    /// How many requests of one batch ([`crate::Client::batch`]) are on the wire at once, from
+    /// 1 to [`MAX_IN_FLIGHT_LIMIT`]. Pacing still spaces them.
+    pub max_in_flight: u32,
 }
 
 /// The service documents 10 getAvatar requests per second per instance.
@@ -69,6 +72,11 @@ pub const MAX_RATE_LIMIT_PER_SEC: f64 = 10_000.0;
 /// Largest `max_body_bytes`: 1 GiB. A GetAvatar answer is a few hundred bytes, and the whole
 /// body is held in memory.
 pub const MAX_BODY_BYTES_LIMIT: u64 = 1 << 30;
+/// Requests of one batch on the wire at once: enough to fill the service's 10 per second over
+/// a slow link without a crowd of threads.
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 8;
+/// Largest `max_in_flight`: each request in flight is a thread and a connection.
+pub const MAX_IN_FLIGHT_LIMIT: u32 = 256;
 
 impl Default for Options {
     fn default() -> Self {
@@ -83,6 +91,7 @@ impl Default for Options {
             proxy: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             allow_insecure_http: false,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -108,6 +117,11 @@ impl Options {
         if !(1..=MAX_BODY_BYTES_LIMIT).contains(&self.max_body_bytes) {
             return Err(Error::invalid(format!(
                 "max_body_bytes must be from 1 to {MAX_BODY_BYTES_LIMIT} (1 GiB)"
+            )));
+        }
+        if !(1..=MAX_IN_FLIGHT_LIMIT).contains(&self.max_in_flight) {
+            return Err(Error::invalid(format!(
+                "max_in_flight must be from 1 to {MAX_IN_FLIGHT_LIMIT}"
             )));
         }
         if let Some(ua) = &self.user_agent
@@ -155,6 +169,7 @@ impl fmt::Debug for Options {
             .field("proxy", &self.proxy.as_deref().map(without_credentials))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("max_in_flight", &self.max_in_flight)
             .finish()
     }
 }

@@ -9,8 +9,8 @@
 //! looks them up there when it raises.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
@@ -208,7 +208,8 @@ fn py_bool(v: Option<bool>) -> &'static str {
 /// connections of its own.
 #[pyclass(name = "Client", module = "greenapi", frozen)]
 struct PyClient {
-    inner: Client,
+    /// Shared with the worker threads of a batch.
+    inner: Arc<Client>,
 }
 
 #[pymethods]
@@ -216,9 +217,9 @@ impl PyClient {
     // The defaults shown to Python; `None` given explicitly also means the default.
     #[new]
     #[pyo3(
-        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False)"
+        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False, max_in_flight=8)"
     )]
-    #[pyo3(signature = (id_instance, api_token_instance, *, api_url = None, timeout = None, connect_timeout = None, max_retries = None, rate_limit = None, user_agent = None, ca_file = None, proxy = None, max_body_bytes = None, allow_insecure_http = None))]
+    #[pyo3(signature = (id_instance, api_token_instance, *, api_url = None, timeout = None, connect_timeout = None, max_retries = None, rate_limit = None, user_agent = None, ca_file = None, proxy = None, max_body_bytes = None, allow_insecure_http = None, max_in_flight = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -234,6 +235,7 @@ impl PyClient {
         proxy: Option<&Bound<'_, PyAny>>,
         max_body_bytes: Option<&Bound<'_, PyAny>>,
         allow_insecure_http: Option<&Bound<'_, PyAny>>,
+        max_in_flight: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClient> {
         let id_instance = id_arg(py, id_instance)?;
         let token = str_arg(py, api_token_instance, "api_token_instance")?;
@@ -275,9 +277,16 @@ impl PyClient {
                     .map(|b| b.is_true())
                     .map_err(|_| PyTypeError::new_err("allow_insecure_http must be a bool"))?,
             },
+            max_in_flight: match uint_arg(py, max_in_flight, "max_in_flight")? {
+                None => defaults.max_in_flight,
+                // Out of u32 is out of range too; the core says what the range is.
+                Some(n) => u32::try_from(n).unwrap_or(u32::MAX),
+            },
         };
         let inner = run_core(py, || Client::with_options(&id_instance, &token, &options))?;
-        Ok(PyClient { inner })
+        Ok(PyClient {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Asks the service for the avatar of `chat_id` and returns an `Avatar`.

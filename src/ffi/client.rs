@@ -2,6 +2,7 @@
 
 use std::ffi::c_char;
 use std::ptr;
+use std::sync::Arc;
 
 use super::code::{GA_NULL_ARGUMENT, GA_OK, GA_PANIC, from_kind, ga_code};
 use super::error::set_last;
@@ -14,7 +15,8 @@ use crate::{Client, Options};
 /// A client for one instance: a connection pool and a rate limiter. Safe to use from many
 /// threads at once; free it with `ga_client_free` once no call is running.
 pub struct ga_client {
-    inner: Client,
+    /// Shared with the worker threads of a batch.
+    pub(crate) inner: Arc<Client>,
 }
 
 /// # Safety
@@ -37,7 +39,9 @@ unsafe fn build(
         code: from_kind(e.kind()),
         message: e.message().to_string(),
     })?;
-    Ok(Box::into_raw(Box::new(ga_client { inner })))
+    Ok(Box::into_raw(Box::new(ga_client {
+        inner: Arc::new(inner),
+    })))
 }
 
 /// Builds a client inside the panic boundary and records the outcome for

@@ -20,7 +20,7 @@ use super::opt_str_arg;
 use super::version::GA_CLIENT_OPTIONS_VERSION;
 use crate::Options;
 use crate::options::{
-    DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RETRIES,
+    DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RETRIES,
     DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS,
 };
 
@@ -56,6 +56,9 @@ pub struct ga_client_options {
     pub max_body_bytes: u64,
     /// Allow plain `http://` to a host that is not loopback (default false).
     pub allow_insecure_http: bool,
+    /// Version 2. How many requests of one batch (`ga_get_avatars`) are on the wire at once
+    /// (default 8; 1 to 256). Pacing still spaces them.
+    pub max_in_flight: u32,
 }
 
 /// Every field's default; `version` is replaced by the caller's.
@@ -71,6 +74,7 @@ const DEFAULTS: ga_client_options = ga_client_options {
     proxy: ptr::null(),
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
     allow_insecure_http: false,
+    max_in_flight: DEFAULT_MAX_IN_FLIGHT,
 };
 
 /// How many bytes of the struct each version has, version 1 first: up to the end of that
@@ -79,6 +83,8 @@ const DEFAULTS: ga_client_options = ga_client_options {
 const VERSION_SIZES: [usize; GA_CLIENT_OPTIONS_VERSION as usize] = [
     // 1
     offset_of!(ga_client_options, allow_insecure_http) + size_of::<bool>(),
+    // 2
+    offset_of!(ga_client_options, max_in_flight) + size_of::<u32>(),
 ];
 
 /// The size of `version`'s struct, or why `version` is refused. `name` is the argument or field
@@ -201,6 +207,8 @@ pub(crate) unsafe fn to_core(options: *const ga_client_options) -> Result<Option
             (*o).max_body_bytes,
         )
     };
+    // SAFETY: as above.
+    let max_in_flight = unsafe { (*o).max_in_flight };
     Ok(Options {
         api_url: api_url.map(str::to_string),
         timeout: Duration::from_millis(timeout_ms.into()),
@@ -212,6 +220,7 @@ pub(crate) unsafe fn to_core(options: *const ga_client_options) -> Result<Option
         proxy: proxy.map(str::to_string),
         max_body_bytes,
         allow_insecure_http: insecure,
+        max_in_flight,
     })
 }
 
