@@ -19,6 +19,11 @@
 #define GA_VERSION_STRING "0.2.0"
 
 /**
+ * The most chat ids one `ga_get_avatars` call takes.
+ */
+#define GA_MAX_BATCH 1000000
+
+/**
  * The version of the options struct this header describes: pass it to `ga_client_options_init`,
  * which tells the library how many fields the program's struct has.
  */
@@ -29,6 +34,59 @@
  * threads at once; free it with `ga_client_free` once no call is running.
  */
 typedef struct ga_client ga_client;
+
+/**
+ * A result code. `GA_OK` is 0; every other value says why there is no answer.
+ */
+typedef uint32_t ga_code;
+
+/**
+ * The outcome of `ga_get_avatar`. Fields may only ever be appended. Every string lives until
+ * `ga_result_free`.
+ */
+typedef struct ga_result {
+  /**
+   * `GA_OK` when the service gave a GetAvatar answer, else why not.
+   */
+  ga_code code;
+  /**
+   * Status of the last HTTP response; 0 when none arrived.
+   */
+  uint16_t http_status;
+  /**
+   * 1 yes, 0 no, -1 the answer did not say.
+   */
+  int8_t exists_whatsapp;
+  /**
+   * 1 yes, 0 no (privacy settings hide the avatar), -1 the answer did not say.
+   */
+  int8_t available;
+  /**
+   * Never NULL; `""` when there is no avatar.
+   */
+  const char *url_avatar;
+  /**
+   * NULL unless the service said why it could not check (HTTP 200 with `reason`).
+   */
+  const char *reason;
+  /**
+   * NULL on `GA_OK`; otherwise a readable explanation that never contains the token.
+   */
+  const char *message;
+  /**
+   * HTTP attempts made (1 + retries); 0 when nothing was sent.
+   */
+  uint32_t attempts;
+} ga_result;
+
+/**
+ * Called by `ga_get_avatars_with_progress` after each entry's result, with how many entries
+ * have one and how many there are, and the `user` pointer given to it. Always from the thread
+ * that called `ga_get_avatars_with_progress`, never concurrently. Return 0 to go on; any other
+ * value stops the batch: no new request starts, requests in flight finish, and every entry not
+ * asked gets `GA_CANCELLED`.
+ */
+typedef int (*ga_progress_fn)(size_t done, size_t total, void *user);
 
 /**
  * Options for `ga_client_new_with_options`. Always start with
@@ -91,50 +149,6 @@ typedef struct ga_client_options {
    */
   uint32_t max_in_flight;
 } ga_client_options;
-
-/**
- * A result code. `GA_OK` is 0; every other value says why there is no answer.
- */
-typedef uint32_t ga_code;
-
-/**
- * The outcome of `ga_get_avatar`. Fields may only ever be appended. Every string lives until
- * `ga_result_free`.
- */
-typedef struct ga_result {
-  /**
-   * `GA_OK` when the service gave a GetAvatar answer, else why not.
-   */
-  ga_code code;
-  /**
-   * Status of the last HTTP response; 0 when none arrived.
-   */
-  uint16_t http_status;
-  /**
-   * 1 yes, 0 no, -1 the answer did not say.
-   */
-  int8_t exists_whatsapp;
-  /**
-   * 1 yes, 0 no (privacy settings hide the avatar), -1 the answer did not say.
-   */
-  int8_t available;
-  /**
-   * Never NULL; `""` when there is no avatar.
-   */
-  const char *url_avatar;
-  /**
-   * NULL unless the service said why it could not check (HTTP 200 with `reason`).
-   */
-  const char *reason;
-  /**
-   * NULL on `GA_OK`; otherwise a readable explanation that never contains the token.
-   */
-  const char *message;
-  /**
-   * HTTP attempts made (1 + retries); 0 when nothing was sent.
-   */
-  uint32_t attempts;
-} ga_result;
 
 /**
  * The service gave a GetAvatar answer.
@@ -231,6 +245,52 @@ typedef struct ga_result {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Asks for the avatars of `count` chat ids at once: up to `max_in_flight` requests on the wire,
+ * in the client's pacing (shared with every other call on the client), each chat id checked
+ * and normalised as `ga_get_avatar` does, duplicates (after normalisation) asked once.
+ * Blocks until every entry has its result.
+ *
+ * On `GA_OK`, `results_out[i]` is the result for `chat_ids[i]`, never NULL: a NULL, malformed
+ * or failed chat id gives that entry its own code and never fails the batch. Free them with
+ * `ga_results_free(results_out, count)`. Returns `GA_NULL_ARGUMENT` (NULL `client`,
+ * `chat_ids` or `results_out`) or `GA_INVALID_ARGUMENT` (`count` over `GA_MAX_BATCH`), and
+ * then leaves `results_out` untouched. `ga_client_shutdown` from another thread stops a batch:
+ * entries not yet asked get `GA_CANCELLED`.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `chat_ids` is NULL or an array of `count` pointers, each
+ * NULL or a NUL-terminated string; `results_out` is NULL or an array of `count` writable
+ * pointers.
+ */
+ga_code ga_get_avatars(const struct ga_client *client,
+                       const char *const *chat_ids,
+                       size_t count,
+                       struct ga_result **results_out);
+
+/**
+ * `ga_get_avatars`, calling `progress` (may be NULL) after each entry's result; see
+ * `ga_progress_fn` for what its return value does.
+ *
+ * # Safety
+ * As for `ga_get_avatars`; `progress` is NULL or a function safe to call with `user`.
+ */
+ga_code ga_get_avatars_with_progress(const struct ga_client *client,
+                                     const char *const *chat_ids,
+                                     size_t count,
+                                     struct ga_result **results_out,
+                                     ga_progress_fn progress,
+                                     void *user);
+
+/**
+ * Frees the `count` results of a `ga_get_avatars` call and sets each pointer to NULL. NULL
+ * `results` is ignored, and so are NULL entries.
+ *
+ * # Safety
+ * `results` is NULL or an array of `count` pointers, each NULL or a result not freed yet.
+ */
+void ga_results_free(struct ga_result **results, size_t count);
 
 /**
  * A client with default options. NULL on any error: `ga_last_error_message` says why.

@@ -4,6 +4,7 @@
 
 #![allow(non_camel_case_types)]
 
+pub mod batch;
 pub mod client;
 pub mod code;
 pub mod error;

@@ -1,0 +1,176 @@
+//! `ga_get_avatars`: many chat ids in one call, results in input order.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::time::Duration;
+
+use super::client::ga_client;
+use super::code::{GA_INVALID_ARGUMENT, GA_NULL_ARGUMENT, GA_OK, GA_PANIC, ga_code};
+use super::result::{self, ga_result, ga_result_free};
+use super::str_arg;
+use crate::batch::{MAX_BATCH, Next};
+
+/// The most chat ids one `ga_get_avatars` call takes.
+pub const GA_MAX_BATCH: usize = 1_000_000;
+const _: () = assert!(GA_MAX_BATCH == MAX_BATCH, "the C limit is the core's");
+
+/// How long the calling thread waits for a result before it looks again; a progress callback
+/// that asked to stop is honoured between results, so this only bounds idle waiting.
+const WAIT: Duration = Duration::from_millis(50);
+
+/// Called by `ga_get_avatars_with_progress` after each entry's result, with how many entries
+/// have one and how many there are, and the `user` pointer given to it. Always from the thread
+/// that called `ga_get_avatars_with_progress`, never concurrently. Return 0 to go on; any other
+/// value stops the batch: no new request starts, requests in flight finish, and every entry not
+/// asked gets `GA_CANCELLED`.
+pub type ga_progress_fn =
+    Option<unsafe extern "C" fn(done: usize, total: usize, user: *mut c_void) -> c_int>;
+
+/// Asks for the avatars of `count` chat ids at once: up to `max_in_flight` requests on the wire,
+/// in the client's pacing (shared with every other call on the client), each chat id checked
+/// and normalised as `ga_get_avatar` does, duplicates (after normalisation) asked once.
+/// Blocks until every entry has its result.
+///
+/// On `GA_OK`, `results_out[i]` is the result for `chat_ids[i]`, never NULL: a NULL, malformed
+/// or failed chat id gives that entry its own code and never fails the batch. Free them with
+/// `ga_results_free(results_out, count)`. Returns `GA_NULL_ARGUMENT` (NULL `client`,
+/// `chat_ids` or `results_out`) or `GA_INVALID_ARGUMENT` (`count` over `GA_MAX_BATCH`), and
+/// then leaves `results_out` untouched. `ga_client_shutdown` from another thread stops a batch:
+/// entries not yet asked get `GA_CANCELLED`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `chat_ids` is NULL or an array of `count` pointers, each
+/// NULL or a NUL-terminated string; `results_out` is NULL or an array of `count` writable
+/// pointers.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ga_get_avatars(
+    client: *const ga_client,
+    chat_ids: *const *const c_char,
+    count: usize,
+    results_out: *mut *mut ga_result,
+) -> ga_code {
+    // SAFETY: forwarded contract.
+    unsafe {
+        ga_get_avatars_with_progress(
+            client,
+            chat_ids,
+            count,
+            results_out,
+            None,
+            std::ptr::null_mut(),
+        )
+    }
+}
+
+/// `ga_get_avatars`, calling `progress` (may be NULL) after each entry's result; see
+/// `ga_progress_fn` for what its return value does.
+///
+/// # Safety
+/// As for `ga_get_avatars`; `progress` is NULL or a function safe to call with `user`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ga_get_avatars_with_progress(
+    client: *const ga_client,
+    chat_ids: *const *const c_char,
+    count: usize,
+    results_out: *mut *mut ga_result,
+    progress: ga_progress_fn,
+    user: *mut c_void,
+) -> ga_code {
+    if client.is_null() || chat_ids.is_null() || results_out.is_null() {
+        return GA_NULL_ARGUMENT;
+    }
+    if count > GA_MAX_BATCH {
+        return GA_INVALID_ARGUMENT;
+    }
+    // Results are gathered here and handed over only when every entry has one, so that a
+    // caught panic leaves the caller's array as it was.
+    let outcome = crate::panic::catch(|| {
+        let mut out: Vec<*mut ga_result> = vec![std::ptr::null_mut(); count];
+        let mut done = 0usize;
+        let mut stop_asked = false;
+        let report = |done: usize| -> bool {
+            // SAFETY: a function the caller gave for exactly this, with the caller's pointer.
+            progress.is_some_and(|f| unsafe { f(done, count, user) } != 0)
+        };
+        // The strings the core is given, and for each the entry it answers.
+        let mut ids = Vec::with_capacity(count);
+        let mut entry_of = Vec::with_capacity(count);
+        for (i, slot) in out.iter_mut().enumerate() {
+            // SAFETY: `chat_ids` holds `count` pointers by the caller's contract.
+            let p = unsafe { *chat_ids.add(i) };
+            // SAFETY: NULL or NUL-terminated by the caller's contract.
+            match unsafe { str_arg(p, "chat_id") } {
+                Ok(s) => {
+                    ids.push(s.to_string());
+                    entry_of.push(i);
+                }
+                Err(e) => {
+                    *slot = result::from_code(e.code, &format!("chat_ids[{i}]: {}", e.message));
+                    done += 1;
+                    stop_asked |= report(done);
+                }
+            }
+        }
+        // SAFETY: a live client by the caller's contract.
+        let client = unsafe { &(*client).inner };
+        let mut batch = match client.batch(ids) {
+            Ok(b) => b,
+            Err(e) => {
+                for slot in out.iter_mut().filter(|s| s.is_null()) {
+                    *slot = result::from_error(&e);
+                }
+                return out;
+            }
+        };
+        if stop_asked {
+            batch.stop();
+        }
+        loop {
+            match batch.next_timeout(WAIT) {
+                Next::Item(item) => {
+                    let entry = entry_of[item.index];
+                    out[entry] = match &item.result {
+                        Ok(a) => result::from_avatar(a.clone()),
+                        Err(e) => result::from_error(e),
+                    };
+                    done += 1;
+                    if report(done) {
+                        batch.stop();
+                    }
+                }
+                Next::Pending => {}
+                Next::Done => break,
+            }
+        }
+        out
+    });
+    match outcome {
+        Ok(out) => {
+            for (i, r) in out.into_iter().enumerate() {
+                // SAFETY: `results_out` holds `count` writable pointers by the caller's contract.
+                unsafe { results_out.add(i).write(r) };
+            }
+            GA_OK
+        }
+        Err(_) => GA_PANIC,
+    }
+}
+
+/// Frees the `count` results of a `ga_get_avatars` call and sets each pointer to NULL. NULL
+/// `results` is ignored, and so are NULL entries.
+///
+/// # Safety
+/// `results` is NULL or an array of `count` pointers, each NULL or a result not freed yet.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ga_results_free(results: *mut *mut ga_result, count: usize) {
+    if results.is_null() {
+        return;
+    }
+    for i in 0..count {
+        // SAFETY: `results` holds `count` pointers by the caller's contract.
+        unsafe {
+            let slot = results.add(i);
+            ga_result_free(slot.read());
+            slot.write(std::ptr::null_mut());
+        }
+    }
+}
