@@ -127,14 +127,19 @@ c-plain: lib
 	$(CXX) $(CXXSTD) tests/c/cpp_double_include.cpp $(LIB_A) $(LDLIBS) \
 		-o $(BUILD)/plain/cpp_double_include
 
-# The C example between <!-- example-c --> and <!-- /example-c --> in README.md: extracted,
-# compiled with the strict flags (with sanitizers / plain) and run against the stand-in with
+# The C examples of README.md, between <!-- example-c --> and <!-- /example-c --> (one call)
+# and <!-- example-c-batch --> and <!-- /example-c-batch --> (a batch): extracted, compiled with
+# the strict flags (with sanitizers / plain) and run against the stand-in with
 # GREEN_API_ID_INSTANCE, GREEN_API_TOKEN and GREEN_API_URL set and no arguments; must exit 0.
+README_EXAMPLES := readme_example readme_batch
 readme-example: lib
 	@mkdir -p $(BUILD)/asan $(BUILD)/plain
-	scripts/extract-readme-example.sh README.md $(BUILD)/readme_example.c
-	$(CC) $(CSTD) $(SAN) $(BUILD)/readme_example.c $(LIB_A) $(LDLIBS) -o $(BUILD)/asan/readme_example
-	$(CC) $(CSTD) $(BUILD)/readme_example.c $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/readme_example
+	scripts/extract-readme-example.sh README.md $(BUILD)/readme_example.c example-c
+	scripts/extract-readme-example.sh README.md $(BUILD)/readme_batch.c example-c-batch
+	@for e in $(README_EXAMPLES); do \
+		$(CC) $(CSTD) $(SAN) $(BUILD)/$$e.c $(LIB_A) $(LDLIBS) -o $(BUILD)/asan/$$e && \
+		$(CC) $(CSTD) $(BUILD)/$$e.c $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/$$e || exit 1; \
+	done
 
 # Every test runs (each with its own stand-in) even after a failure; the README example last.
 test-c: c-asan
@@ -142,7 +147,7 @@ test-c: c-asan
 	scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(C_TESTS) $(FROZEN_TESTS) \
 		cpp_double_include test_null_args_shared) || status=1; \
 	{ $(MAKE) --no-print-directory readme-example && \
-	  scripts/run-c-tests.sh $(BUILD)/asan/readme_example; } || status=1; \
+	  scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(README_EXAMPLES)); } || status=1; \
 	[ $$status = 0 ] && echo "test-c: all passed" || echo "test-c: FAILED (see above)" >&2; \
 	exit $$status
 
@@ -151,7 +156,8 @@ test-valgrind: valgrind-tool c-plain
 	scripts/run-c-tests.sh --wrap "$(VALGRIND) $(VALGRIND_FLAGS)" \
 		$(addprefix $(BUILD)/plain/,$(C_TESTS) $(FROZEN_TESTS) cpp_double_include) || status=1; \
 	{ $(MAKE) --no-print-directory readme-example && \
-	  scripts/run-c-tests.sh --wrap "$(VALGRIND) $(VALGRIND_FLAGS)" $(BUILD)/plain/readme_example; \
+	  scripts/run-c-tests.sh --wrap "$(VALGRIND) $(VALGRIND_FLAGS)" \
+		$(addprefix $(BUILD)/plain/,$(README_EXAMPLES)); \
 	} || status=1; \
 	[ $$status = 0 ] && echo "test-valgrind: all passed" || echo "test-valgrind: FAILED (see above)" >&2; \
 	exit $$status

@@ -10,6 +10,7 @@
 /* The bytes of a version 1 struct: up to the end of its last field, not sizeof (which adds
  * trailing padding a version 1 caller may not have). */
 #define V1_END (offsetof(ga_client_options, allow_insecure_http) + sizeof(bool))
+#define V2_END (offsetof(ga_client_options, max_in_flight) + sizeof(uint32_t))
 
 static int all_bytes(const void *p, size_t from, size_t to, unsigned char want)
 {
@@ -46,7 +47,7 @@ int main(void)
     const char *url = ga_test_url();
     ga_client_options o;
 
-    CHECK(GA_CLIENT_OPTIONS_VERSION == 1);
+    CHECK(GA_CLIENT_OPTIONS_VERSION == 2);
     CHECK(ga_client_options_init(NULL, GA_CLIENT_OPTIONS_VERSION) == GA_NULL_ARGUMENT);
 
     init_refused(0, "version 0");
@@ -60,14 +61,15 @@ int main(void)
     CHECK(o.api_url == NULL);
     CHECK(o.max_body_bytes == 1024u * 1024u);
     CHECK(o.allow_insecure_http == false);
-    CHECKF(all_bytes(&o, V1_END, sizeof o, 0xa5), "bytes after allow_insecure_http written");
+    CHECK(o.max_in_flight == 8);
+    CHECKF(all_bytes(&o, V2_END, sizeof o, 0xa5), "bytes after max_in_flight written");
 
     /* version 1 as such, the size a program built against the version 1 header has */
     memset(&o, 0xa5, sizeof o);
     CHECK(ga_client_options_init(&o, 1) == GA_OK);
     CHECK(o.version == 1);
     CHECK(o.timeout_ms == 30000);
-    CHECK(all_bytes(&o, V1_END, sizeof o, 0xa5));
+    CHECKF(all_bytes(&o, V1_END, sizeof o, 0xa5), "version 1 init wrote version 2's field");
 
     /* a struct that was initialised, then given a version the library does not know */
     o = ga_test_options(url);
