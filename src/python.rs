@@ -198,6 +198,8 @@ fn py_bool(v: Option<bool>) -> &'static str {
 ///     raises BadResponseError with code "body_too_large".
 /// allow_insecure_http=False
 ///     Allow plain http:// to a host that is not loopback (the token would travel in clear).
+/// max_in_flight=8
+///     Requests of one batch on the wire at once, 1 to 256; pacing still spaces them.
 ///
 /// Raises greenapi.InvalidArgumentError (also a ValueError) for a refused value and TypeError
 /// for a value of the wrong type. Nothing is sent until get_avatar() is called.

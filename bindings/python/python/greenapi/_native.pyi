@@ -109,6 +109,7 @@ class Client:
         proxy: Optional[str] = None,
         max_body_bytes: int = 1048576,
         allow_insecure_http: bool = False,
+        max_in_flight: int = 8,
     ) -> Client: ...
     def get_avatar(self, chat_id: str) -> Avatar:
         """Asks the service for the avatar of ``chat_id``.
