@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyString};
+use pyo3::types::{PyBool, PyList, PyString};
 
 use super::args::{float_arg, id_arg, opt_str_arg, secs_arg, str_arg, uint_arg};
 use super::avatar::PyAvatar;
+use super::batch::{self, PyAvatarIterator, PyCancelToken};
 use super::errors::invalid;
 use super::{on_main_thread, run_core};
 use crate::{Client, Options};
@@ -55,6 +56,10 @@ use crate::{Client, Options};
 ///     raises BadResponseError with code "body_too_large".
 /// allow_insecure_http=False
 ///     Allow plain http:// to a host that is not loopback (the token would travel in clear).
+/// max_in_flight=8
+///     Requests of one get_avatars() or iter_avatars() batch in flight at once, each on a
+///     worker thread of its own: 1 to 256 (an AsyncClient also runs at most this many single
+///     calls at once). The pacing (rate_limit) still applies to all of them together.
 ///
 /// Raises greenapi.InvalidArgumentError (also a ValueError) for a refused value and TypeError
 /// for a value of the wrong type. Nothing is sent until get_avatar() is called.
@@ -170,31 +175,63 @@ impl PyClient {
     /// while the call waits for a slow answer, a retry or its turn in the pacing: the
     /// handler's exception (KeyboardInterrupt) is raised and the call is abandoned.
     fn get_avatar(&self, py: Python<'_>, chat_id: &Bound<'_, PyAny>) -> PyResult<PyAvatar> {
-        let chat_id = str_arg(py, chat_id, "chat_id")?;
-        let client = &self.inner;
-        // While the call waits (for the network, a retry, its turn in the pacing) it asks
-        // Python every 50 ms whether a signal arrived, so that Ctrl-C (or any handler's
-        // exception) ends it at once rather than after every timeout and retry. The handler's
-        // exception is kept and raised instead of the core's "interrupted".
-        let raised: Mutex<Option<PyErr>> = Mutex::new(None);
-        // Python runs signal handlers on its main thread only: another thread's check would
-        // take the GIL 20 times a second for an answer that is always no.
-        let on_main = on_main_thread(py);
-        let interrupt = || {
-            on_main
-                && Python::attach(|py| match py.check_signals() {
-                    Ok(()) => false,
-                    Err(e) => {
-                        *raised.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                        true
-                    }
-                })
-        };
-        let result = run_core(py, || client.get_avatar_interruptible(&chat_id, &interrupt));
-        if let Some(e) = raised.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
-        }
-        result.map(PyAvatar::from)
+        self.call(py, chat_id, None)
+    }
+
+    /// `get_avatar(chat_id)` that also ends (with CancelledError) within 50 ms of
+    /// `token.cancel()`. For greenapi's asyncio layer, which runs calls off the loop's thread.
+    fn _get_avatar_until(
+        &self,
+        py: Python<'_>,
+        chat_id: &Bound<'_, PyAny>,
+        token: &Bound<'_, PyCancelToken>,
+    ) -> PyResult<PyAvatar> {
+        self.call(py, chat_id, Some(token.get()))
+    }
+
+    /// Asks for the avatars of many chats at once and returns a list with one entry per chat
+    /// id, in the order given: the `Avatar`, or the `GreenApiError` instance (not raised) that
+    /// says why there is none.
+    ///
+    /// chat_ids
+    ///     Any iterable of str (not a str itself). A malformed or empty one gets its
+    ///     InvalidArgumentError and is not sent; one failed call fails its entry only. Ids
+    ///     equal after normalisation (79001234567, +79001234567, 79001234567@c.us) are asked
+    ///     once and share the answer.
+    /// progress=None
+    ///     Called as `progress(done, total)` on the calling thread, with the GIL, after each
+    ///     result. An exception it raises stops the batch (requests in flight are interrupted)
+    ///     and propagates.
+    ///
+    /// Up to max_in_flight requests are in flight at once, on worker threads, in the client's
+    /// pacing (shared with every other call of this client). The GIL is released while
+    /// waiting. A signal (Ctrl-C) stops the batch within about 0.1 s and its handler's
+    /// exception (KeyboardInterrupt) is raised; no thread is left running. A chat_ids that is
+    /// not an iterable of str raises TypeError, before anything is sent.
+    #[pyo3(signature = (chat_ids, *, progress = None))]
+    fn get_avatars<'py>(
+        &self,
+        py: Python<'py>,
+        chat_ids: &Bound<'py, PyAny>,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        batch::get_avatars(py, &self.inner, chat_ids, progress)
+    }
+
+    /// Asks for the avatars of many chats at once and yields `(chat_id, result)` as each
+    /// result completes (see AvatarIterator): chat_id as given, result an `Avatar` or a
+    /// `GreenApiError` instance (not raised). Entries are refused, shared and paced as in
+    /// get_avatars().
+    ///
+    /// A program that writes each result away as it comes loses nothing when stopped half-way:
+    /// breaking out of the loop (or close()) and Ctrl-C stop the batch within about 0.1 s,
+    /// interrupting the requests in flight, and leave no thread running.
+    fn iter_avatars(
+        &self,
+        py: Python<'_>,
+        chat_ids: &Bound<'_, PyAny>,
+    ) -> PyResult<PyAvatarIterator> {
+        batch::iter_avatars(py, &self.inner, chat_ids)
     }
 
     /// Stops the client: calls in progress on other threads raise `CancelledError` promptly,
@@ -241,6 +278,12 @@ impl PyClient {
         self.inner.host()
     }
 
+    /// The most requests of one batch in flight at once (the max_in_flight option).
+    #[getter]
+    fn max_in_flight(&self) -> u32 {
+        self.inner.max_in_flight
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let id = PyString::new(py, self.inner.id_instance()).repr()?;
         let host = PyString::new(py, self.inner.host()).repr()?;
@@ -249,5 +292,42 @@ impl PyClient {
             id.to_cow()?,
             host.to_cow()?
         ))
+    }
+}
+
+impl PyClient {
+    /// One call, stopped by a signal on the main thread or by `token`.
+    fn call(
+        &self,
+        py: Python<'_>,
+        chat_id: &Bound<'_, PyAny>,
+        token: Option<&PyCancelToken>,
+    ) -> PyResult<PyAvatar> {
+        let chat_id = str_arg(py, chat_id, "chat_id")?;
+        let client = &self.inner;
+        // While the call waits (for the network, a retry, its turn in the pacing) it asks
+        // Python every 50 ms whether a signal arrived, so that Ctrl-C (or any handler's
+        // exception) ends it at once rather than after every timeout and retry. The handler's
+        // exception is kept and raised instead of the core's "interrupted".
+        let raised: Mutex<Option<PyErr>> = Mutex::new(None);
+        // Python runs signal handlers on its main thread only: another thread's check would
+        // take the GIL 20 times a second for an answer that is always no.
+        let on_main = on_main_thread(py);
+        let interrupt = || {
+            token.is_some_and(PyCancelToken::is_cancelled)
+                || on_main
+                    && Python::attach(|py| match py.check_signals() {
+                        Ok(()) => false,
+                        Err(e) => {
+                            *raised.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                            true
+                        }
+                    })
+        };
+        let result = run_core(py, || client.get_avatar_interruptible(&chat_id, &interrupt));
+        if let Some(e) = raised.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        result.map(PyAvatar::from)
     }
 }

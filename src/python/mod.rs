@@ -10,6 +10,7 @@
 
 mod args;
 mod avatar;
+mod batch;
 mod client;
 mod errors;
 
@@ -83,6 +84,8 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<avatar::PyAvatar>()?;
     m.add_class::<client::PyClient>()?;
+    m.add_class::<batch::PyAvatarIterator>()?;
+    m.add_class::<batch::PyCancelToken>()?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add("__version__", crate::VERSION)?;
     Ok(())

@@ -16,9 +16,9 @@ Routes
       must scrub it); the body must be JSON ``{"chatId": "<string>"}``, else 400. The answer
       then depends on the chatId, see ``answer_for`` below.
   GET  /__stats          {"connections": <TCP connections used>, "requests": <GetAvatar POSTs>,
-                          "max_in_flight": <most GetAvatar requests being handled at once>}
-  POST /__reset_stats    zeroes the counters (max_in_flight restarts from the requests being
-                         handled at that moment)
+                          "max_in_flight": <most GetAvatar requests handled at once>}
+  POST /__reset_stats    zeroes the counters; max_in_flight counts only the requests that
+                         arrive after it (a slow answer still running from before is left out)
 
   A connection is counted when its first request other than /__stats and /__reset_stats
   arrives, so the connection a test uses to read or reset the counters is never in them:
@@ -82,8 +82,10 @@ class StandInServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.connections = 0
         self.requests = 0
+        # Requests since the last reset being handled now, and the most there were.
         self.in_flight = 0
         self.max_in_flight = 0
+        self.generation = 0
         self.seen_flaky: set[str] = set()
         super().__init__(address, Handler)
 
@@ -187,7 +189,9 @@ class Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 self.server.connections = 0
                 self.server.requests = 0
-                self.server.max_in_flight = self.server.in_flight
+                self.server.in_flight = 0
+                self.server.max_in_flight = 0
+                self.server.generation += 1
             self.send_json({"connections": 0, "requests": 0})
             return
         self.count_connection()
@@ -216,13 +220,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send_text(400, "Validation failed. Details: chatId is required")
             return
         with self.server.lock:
+            generation = self.server.generation
             self.server.in_flight += 1
             self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
         try:
             self.answer_for(chat_id)
         finally:
             with self.server.lock:
-                self.server.in_flight -= 1
+                if generation == self.server.generation:
+                    self.server.in_flight -= 1
 
     def answer_for(self, chat_id: str) -> None:
         if PERSON.match(chat_id):
