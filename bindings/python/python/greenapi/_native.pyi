@@ -2,7 +2,7 @@
 
 import os
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Type, Union, final
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Tuple, Type, Union, final
 
 from ._errors import GreenApiError
 
@@ -161,7 +161,8 @@ class Client:
         exc_type: Optional[Type[BaseException]],
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> Literal[False]:
+        """Closes the client; an exception from the ``with`` block goes on (never swallowed)."""
     @property
     def id_instance(self) -> str:
         """The instance id this client calls."""
