@@ -15,8 +15,10 @@ Routes
       --token gives 401 with a body that echoes the path, token included (on purpose: clients
       must scrub it); the body must be JSON ``{"chatId": "<string>"}``, else 400. The answer
       then depends on the chatId, see ``answer_for`` below.
-  GET  /__stats          {"connections": <TCP connections used>, "requests": <GetAvatar POSTs>}
-  POST /__reset_stats    zeroes both counters
+  GET  /__stats          {"connections": <TCP connections used>, "requests": <GetAvatar POSTs>,
+                          "max_in_flight": <most GetAvatar requests handled at once>}
+  POST /__reset_stats    zeroes the counters; max_in_flight counts only the requests that
+                         arrive after it (a slow answer still running from before is left out)
 
   A connection is counted when its first request other than /__stats and /__reset_stats
   arrives, so the connection a test uses to read or reset the counters is never in them:
@@ -80,6 +82,10 @@ class StandInServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.connections = 0
         self.requests = 0
+        # Requests since the last reset being handled now, and the most there were.
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.generation = 0
         self.seen_flaky: set[str] = set()
         super().__init__(address, Handler)
 
@@ -171,7 +177,8 @@ class Handler(BaseHTTPRequestHandler):
             self.count_connection()
         if self.path == "/__stats":
             with self.server.lock:
-                stats = {"connections": self.server.connections, "requests": self.server.requests}
+                stats = {"connections": self.server.connections, "requests": self.server.requests,
+                         "max_in_flight": self.server.max_in_flight}
             self.send_json(stats)
         else:
             self.send_text(404, "Not Found")
@@ -182,6 +189,9 @@ class Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 self.server.connections = 0
                 self.server.requests = 0
+                self.server.in_flight = 0
+                self.server.max_in_flight = 0
+                self.server.generation += 1
             self.send_json({"connections": 0, "requests": 0})
             return
         self.count_connection()
@@ -209,7 +219,16 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError, KeyError, TypeError):
             self.send_text(400, "Validation failed. Details: chatId is required")
             return
-        self.answer_for(chat_id)
+        with self.server.lock:
+            generation = self.server.generation
+            self.server.in_flight += 1
+            self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+        try:
+            self.answer_for(chat_id)
+        finally:
+            with self.server.lock:
+                if generation == self.server.generation:
+                    self.server.in_flight -= 1
 
     def answer_for(self, chat_id: str) -> None:
         if PERSON.match(chat_id):
@@ -339,7 +358,7 @@ def self_check() -> int:
     ]
     conn.request("GET", "/__stats")
     stats = json.loads(conn.getresponse().read())
-    checks.append((stats, {"connections": 1, "requests": 9}))
+    checks.append((stats, {"connections": 1, "requests": 9, "max_in_flight": 1}))
     server.shutdown()
     server.server_close()
     bad = [(got, want) for got, want in checks if got != want]

@@ -22,7 +22,7 @@ OPTIONS = {
     "proxy": ["ALL_PROXY", "HTTPS_PROXY", '""'],
     "max_body_bytes": ["1048576", "bytes"],
     "allow_insecure_http": ["False", "http://"],
-    "max_in_flight": ["8", "1 to 256", "batch"],
+    "max_in_flight": ["8", "1 to 256", "batch", "AsyncClient"],
 }
 
 
@@ -103,6 +103,34 @@ def test_avatar_doc():
 def test_client_property_docs():
     assert "instance" in greenapi.Client.id_instance.__doc__
     assert "host" in greenapi.Client.host.__doc__
+    assert "batch" in greenapi.Client.max_in_flight.__doc__
+
+
+@pytest.mark.parametrize(
+    "method, facts",
+    [
+        (greenapi.Client.get_avatars, ["order given", "progress", "InvalidArgumentError", "max_in_flight", "pacing", "Ctrl-C", "TypeError", "once"]),
+        (greenapi.Client.iter_avatars, ["chat_id", "complete", "Ctrl-C", "close()", "thread"]),
+        (greenapi.AvatarIterator, ["Avatar", "GreenApiError", "close()", "thread"]),
+        (greenapi.AvatarIterator.close, ["interrupted", "thread"]),
+        (greenapi.AsyncClient, ["asyncio", "Client", "max_in_flight", "loop", "Cancelling", "pacing", "aclose"]),
+        (greenapi.AsyncClient.get_avatar, ["chat_id", "Cancelling", "Avatar", "GreenApiError"]),
+        (greenapi.AsyncClient.get_avatars, ["order", "progress", "Cancelling"]),
+        (greenapi.AsyncClient.iter_avatars, ["as each", "aclose"]),
+        (greenapi.AsyncClient.aclose, ["CancelledError", "threads"]),
+        (greenapi.AsyncAvatarIterator, ["async for", "aclose", "interrupts"]),
+    ],
+)
+def test_batch_and_asyncio_docs(method, facts):
+    doc = method.__doc__
+    assert doc, method
+    for fact in facts:
+        assert fact in doc, (method, fact)
+
+
+def test_batch_signatures_are_introspectable():
+    assert str(inspect.signature(greenapi.Client.get_avatars)) == "(self, /, chat_ids, *, progress=None)"
+    assert str(inspect.signature(greenapi.Client.iter_avatars)) == "(self, /, chat_ids)"
 
 
 def test_render_doc():

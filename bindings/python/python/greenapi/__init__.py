@@ -9,6 +9,15 @@
     for chat_id in ("79001234567@c.us", "120363043968066561@g.us"):
         print(client.get_avatar(chat_id))
 
+    # Many at once, within the service's limit: in input order, or each as it completes.
+    results = client.get_avatars(["79001234567", "120363043968066561@g.us"])
+    for chat_id, result in client.iter_avatars(["79001234567", "120363043968066561@g.us"]):
+        print(chat_id, result)
+
+    # asyncio
+    async with greenapi.AsyncClient("1101000001", "d75b3a66...") as aclient:
+        avatar = await aclient.get_avatar("79001234567")
+
 The work is done by the Rust core (HTTP keep-alive, pacing, retries, token scrubbing); calls
 release the GIL, so threads sharing one Client run in parallel.
 """
@@ -33,12 +42,16 @@ from ._errors import (
     TimeoutError,
     TransportError,
 )
-from ._native import Avatar, Client, __version__
+from ._async import AsyncAvatarIterator, AsyncClient
+from ._native import Avatar, AvatarIterator, Client, __version__
 
 __all__ = [
     "__version__",
     "Avatar",
     "Client",
+    "AvatarIterator",
+    "AsyncClient",
+    "AsyncAvatarIterator",
     "get_avatar",
     "GreenApiError",
     "InvalidArgumentError",

@@ -16,7 +16,10 @@ from ._errors import RateLimitedError as RateLimitedError
 from ._errors import ServerError as ServerError
 from ._errors import TimeoutError as TimeoutError
 from ._errors import TransportError as TransportError
+from ._async import AsyncAvatarIterator as AsyncAvatarIterator
+from ._async import AsyncClient as AsyncClient
 from ._native import Avatar as Avatar
+from ._native import AvatarIterator as AvatarIterator
 from ._native import Client as Client
 from ._native import __version__ as __version__
 
@@ -24,6 +27,9 @@ __all__ = [
     "__version__",
     "Avatar",
     "Client",
+    "AvatarIterator",
+    "AsyncClient",
+    "AsyncAvatarIterator",
     "get_avatar",
     "GreenApiError",
     "CancelledError",

@@ -2,10 +2,12 @@
 
 import os
 from types import TracebackType
-from typing import Any, Dict, Optional, Tuple, Type, Union, final
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Tuple, Type, Union, final
+
+from ._errors import GreenApiError
 
 __version__: str
-__all__ = ["Avatar", "Client", "_panic_for_tests", "__version__"]
+__all__ = ["Avatar", "AvatarIterator", "CancelToken", "Client", "_panic_for_tests", "__version__"]
 
 @final
 class Avatar:
@@ -89,6 +91,8 @@ class Client:
         honoured; never for loopback); ``""``: no proxy.
       ``max_body_bytes``: largest response body read (1 to 1073741824, 1 GiB).
       ``allow_insecure_http``: allow ``http://`` to a host that is not loopback.
+      ``max_in_flight``: requests of one batch (:meth:`get_avatars`, :meth:`iter_avatars`) in
+        flight at once, each on a worker thread (1 to 256).
 
     Raises :class:`greenapi.InvalidArgumentError` for a refused value and ``TypeError`` for a
     value of the wrong type.
@@ -123,6 +127,28 @@ class Client:
         released during the call. A signal that arrives meanwhile (Ctrl-C) stops the call
         within about 0.1 s and its handler's exception (``KeyboardInterrupt``) is raised.
         """
+    def _get_avatar_until(self, chat_id: str, token: CancelToken) -> Avatar:
+        """:meth:`get_avatar`, also ended (``CancelledError``) by ``token.cancel()``; for
+        greenapi's asyncio layer."""
+    def get_avatars(
+        self,
+        chat_ids: Iterable[str],
+        *,
+        progress: Optional[Callable[[int, int], object]] = None,
+    ) -> List[Union[Avatar, GreenApiError]]:
+        """Asks for the avatars of many chats at once: one entry per chat id, in the order
+        given, the :class:`Avatar` or the :class:`greenapi.GreenApiError` instance (not raised)
+        saying why there is none.
+
+        A malformed id gets :class:`greenapi.InvalidArgumentError` and is not sent; ids equal
+        after normalisation are asked once. Up to ``max_in_flight`` requests in flight, in the
+        client's pacing, GIL released. ``progress(done, total)`` is called on the calling
+        thread after each result; an exception it raises stops the batch and propagates. A
+        signal (Ctrl-C) stops the batch within about 0.1 s and leaves no thread running.
+        """
+    def iter_avatars(self, chat_ids: Iterable[str]) -> AvatarIterator:
+        """Like :meth:`get_avatars`, but yields ``(chat_id, result)`` as each result completes;
+        breaking out of the loop, ``close()`` or Ctrl-C stop the batch within about 0.1 s."""
     def close(self) -> None:
         """Stops the client: calls in progress on other threads raise
         :class:`greenapi.CancelledError` promptly, and so does every later call."""
@@ -135,13 +161,52 @@ class Client:
         exc_type: Optional[Type[BaseException]],
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> Literal[False]:
+        """Closes the client; an exception from the ``with`` block goes on (never swallowed)."""
     @property
     def id_instance(self) -> str:
         """The instance id this client calls."""
     @property
     def host(self) -> str:
         """The host of the API URL this client calls."""
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests of one batch in flight at once (the ``max_in_flight`` option)."""
+
+@final
+class AvatarIterator:
+    """The results of :meth:`Client.iter_avatars`, each as it completes: ``(chat_id, result)``,
+    ``result`` an :class:`Avatar` or a :class:`greenapi.GreenApiError` instance (not raised).
+
+    Stopping it (``close()``, letting go of it, Ctrl-C while it waits) interrupts the requests
+    in flight, sends no more and leaves no thread running.
+    """
+
+    def __iter__(self) -> AvatarIterator: ...
+    def __next__(self) -> Tuple[str, Union[Avatar, GreenApiError]]: ...
+    def _next_indexed(self) -> Optional[Tuple[int, str, Union[Avatar, GreenApiError]]]:
+        """The next ``(index, chat_id, result)``; None at the end. For the asyncio layer."""
+    def close(self) -> None:
+        """Stops the batch and waits for its threads; the iteration ends. Idempotent."""
+    def _cancel(self) -> None:
+        """Asks the batch to stop without waiting. For the asyncio layer."""
+    @property
+    def total(self) -> int:
+        """How many chat ids the batch was given."""
+    @property
+    def done(self) -> int:
+        """How many results were handed out so far."""
+
+@final
+class CancelToken:
+    """Stops one :meth:`Client._get_avatar_until` call within 50 ms of :meth:`cancel`."""
+
+    def __new__(cls) -> CancelToken: ...
+    def cancel(self) -> None:
+        """Stops the call this token was given to."""
+    @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called."""
 
 def _panic_for_tests() -> None:
     """Test hook: panics inside the core-call wrapper; raises GreenApiError(code="panic")."""

@@ -1,0 +1,323 @@
+"""greenapi.AsyncClient: the asyncio API, on top of the native Client.
+
+The network wait never happens on the event loop's thread: a single call runs on one of the
+client's ``max_in_flight`` worker threads (which bounds how many are in flight however many
+tasks await), a batch on the native batch's own workers with one thread handing its results to
+the loop. Those threads release the GIL while they wait, so the loop keeps running. Cancelling
+the awaiting task cancels the request: a call not started is never sent, one in flight is
+interrupted through its :class:`~greenapi._native.CancelToken` (within 50 ms), a batch is
+aborted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import (
+    Any,
+    Callable,
+    Iterable,
+    List,
+    Optional,
+    Tuple,
+    Type,
+    Union,
+)
+
+from ._errors import GreenApiError
+from ._native import Avatar, AvatarIterator, CancelToken, Client
+
+__all__ = ["AsyncClient", "AsyncAvatarIterator"]
+
+Result = Union[Avatar, GreenApiError]
+
+
+class AsyncAvatarIterator:
+    """The results of :meth:`AsyncClient.iter_avatars`, each as it completes:
+    ``async for chat_id, result in client.iter_avatars(chat_ids)``, where ``chat_id`` is the
+    entry as given and ``result`` an :class:`~greenapi.Avatar` or a
+    :class:`~greenapi.GreenApiError` instance (not raised). Every entry comes out once.
+
+    Leaving the loop early does not stop the batch by itself (an ``async for`` never closes its
+    iterator): ``await it.aclose()`` does, as does letting go of the iterator. Stopping
+    interrupts the requests in flight and sends no more. Cancelling a task waiting in
+    ``async for`` loses no result: the next ``__anext__`` gets it.
+    """
+
+    def __init__(self, native: AvatarIterator) -> None:
+        self._native = native
+        self._queue: Optional[asyncio.Queue[Any]] = None
+        self._thread: Optional[threading.Thread] = None
+        self._ended = False
+        # The thread filling the queue runs ahead of what was handed out.
+        self._done = 0
+
+    @property
+    def total(self) -> int:
+        """How many chat ids the batch was given."""
+        return self._native.total
+
+    @property
+    def done(self) -> int:
+        """How many results were handed out so far."""
+        return self._done
+
+    def __aiter__(self) -> AsyncAvatarIterator:
+        return self
+
+    async def __anext__(self) -> Tuple[str, Result]:
+        item = await self._next_indexed()
+        if item is None:
+            raise StopAsyncIteration
+        return item[1], item[2]
+
+    async def aclose(self) -> None:
+        """Stops the batch: requests in flight are interrupted, no more are sent, results not
+        taken yet are dropped and the iteration ends. Returns once the batch's threads are gone
+        (about 0.1 s), without blocking the loop. Calling it again does nothing."""
+        if self._ended:
+            return
+        self._native._cancel()
+        queue = self._start()
+        while True:
+            item = await queue.get()
+            if item is None or isinstance(item, BaseException):
+                break
+        self._end()
+
+    def __del__(self) -> None:
+        # Let go of without aclose(): the thread handing out the results stops the batch and
+        # ends by itself.
+        if not self._ended:
+            self._native._cancel()
+
+    def _start(self) -> asyncio.Queue[Any]:
+        """The queue the results arrive in; starts the thread that fills it."""
+        if self._queue is not None:
+            return self._queue
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        native = self._native
+
+        def hand_out() -> None:
+            # Waits for each result with the GIL released, puts it in the queue through the
+            # loop; None (the end) or an exception comes last.
+            while True:
+                try:
+                    item: Any = native._next_indexed()
+                except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
+                    item = e
+                try:
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+                except RuntimeError:
+                    # The loop is closed: nobody will take the results.
+                    native.close()
+                    return
+                if item is None or isinstance(item, BaseException):
+                    return
+
+        self._queue = queue
+        self._thread = threading.Thread(target=hand_out, name="greenapi-batch-results", daemon=True)
+        self._thread.start()
+        return queue
+
+    def _end(self) -> None:
+        self._ended = True
+        if self._thread is not None:
+            # Its last act was to hand the end over: this join does not wait.
+            self._thread.join()
+
+    async def _next_indexed(self) -> Optional[Tuple[int, str, Result]]:
+        """The next ``(index, chat_id, result)``, or None at the end."""
+        if self._ended:
+            return None
+        item = await self._start().get()
+        if item is None:
+            self._end()
+            return None
+        if isinstance(item, BaseException):
+            self._end()
+            raise item
+        index, chat_id, result = item
+        self._done += 1
+        return index, chat_id, result
+
+    def __repr__(self) -> str:
+        return f"AsyncAvatarIterator(done={self.done}, total={self.total})"
+
+
+class AsyncClient:
+    """A GetAvatar client for asyncio programs; same arguments and options as
+    :class:`greenapi.Client` (see ``help(greenapi.Client)``), same errors.
+
+    ``await client.get_avatar(chat_id)``, ``await client.get_avatars(chat_ids)``,
+    ``async for chat_id, result in client.iter_avatars(chat_ids)``; ``async with`` or
+    ``await client.aclose()`` to stop it.
+
+    The event loop is never blocked: the network wait happens on other threads, with the GIL
+    released. Single calls run at most ``max_in_flight`` at once however many tasks await
+    (the others wait their turn without a thread); each batch runs up to ``max_in_flight``
+    requests of its own. Every task of the client shares its pacing (``rate_limit``).
+    Cancelling the awaiting task (``asyncio.wait_for``, a ``TaskGroup`` failing) cancels the
+    request. Use a client from one event loop at a time.
+    """
+
+    def __init__(
+        self,
+        id_instance: Union[str, int],
+        api_token_instance: str,
+        *,
+        api_url: Optional[str] = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_retries: int = 2,
+        rate_limit: float = 10.0,
+        user_agent: Optional[str] = None,
+        ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        proxy: Optional[str] = None,
+        max_body_bytes: int = 1048576,
+        allow_insecure_http: bool = False,
+        max_in_flight: int = 8,
+    ) -> None:
+        self._client = Client(
+            id_instance,
+            api_token_instance,
+            api_url=api_url,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            user_agent=user_agent,
+            ca_file=ca_file,
+            proxy=proxy,
+            max_body_bytes=max_body_bytes,
+            allow_insecure_http=allow_insecure_http,
+            max_in_flight=max_in_flight,
+        )
+        self._lock = threading.Lock()
+        self._pool: Optional[ThreadPoolExecutor] = None
+
+    def _workers(self) -> Optional[ThreadPoolExecutor]:
+        """The threads single calls run on (made on first use); None once closed."""
+        with self._lock:
+            if self._pool is None and not self._client.closed:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self._client.max_in_flight, thread_name_prefix="greenapi-async"
+                )
+            return self._pool
+
+    async def get_avatar(self, chat_id: str) -> Avatar:
+        """Asks the service for the avatar of ``chat_id``; see :meth:`greenapi.Client.get_avatar`
+        for the chat ids taken, the :class:`~greenapi.Avatar` returned and the
+        :class:`~greenapi.GreenApiError` subclasses raised (:class:`~greenapi.CancelledError`
+        once the client is closed).
+
+        The call waits on a worker thread, not the loop. Cancelling the awaiting task cancels
+        the request (not sent yet: never sent; in flight: interrupted within 50 ms).
+        """
+        pool = self._workers()
+        if pool is None:
+            # Closed: the native call refuses at once, with the right exception.
+            return self._client.get_avatar(chat_id)
+        token = CancelToken()
+        try:
+            future = asyncio.get_running_loop().run_in_executor(
+                pool, self._client._get_avatar_until, chat_id, token
+            )
+        except RuntimeError:
+            # aclose() shut the threads down meanwhile.
+            return self._client.get_avatar(chat_id)
+        try:
+            return await future
+        except BaseException:
+            token.cancel()
+            raise
+
+    async def get_avatars(
+        self,
+        chat_ids: Iterable[str],
+        *,
+        progress: Optional[Callable[[int, int], object]] = None,
+    ) -> List[Result]:
+        """Asks for the avatars of many chats at once; returns one entry per chat id, in the
+        order given: the :class:`~greenapi.Avatar` or the :class:`~greenapi.GreenApiError`
+        instance (not raised) saying why there is none. Refusals, duplicates, pacing and
+        ``max_in_flight`` as in :meth:`greenapi.Client.get_avatars`.
+
+        ``progress(done, total)`` is called on the loop after each result; an exception it
+        raises stops the batch and propagates. Cancelling the awaiting task stops the batch
+        (requests in flight interrupted) before the cancellation goes on.
+        """
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
+        it = self.iter_avatars(chat_ids)
+        results: List[Optional[Result]] = [None] * it.total
+        try:
+            while True:
+                item = await it._next_indexed()
+                if item is None:
+                    break
+                results[item[0]] = item[2]
+                if progress is not None:
+                    progress(it.done, it.total)
+        finally:
+            await it.aclose()
+        return [r for r in results if r is not None]
+
+    def iter_avatars(self, chat_ids: Iterable[str]) -> AsyncAvatarIterator:
+        """Asks for the avatars of many chats at once and yields ``(chat_id, result)`` as each
+        result completes (see :class:`AsyncAvatarIterator`); refusals, duplicates and pacing
+        as in :meth:`greenapi.Client.get_avatars`. The batch starts at once; ``await
+        it.aclose()`` (or letting go of the iterator) stops it. A ``chat_ids`` that is not an
+        iterable of str raises ``TypeError`` here."""
+        return AsyncAvatarIterator(self._client.iter_avatars(chat_ids))
+
+    async def aclose(self) -> None:
+        """Stops the client: calls and batches in progress end promptly (their entries and
+        awaiting tasks get :class:`~greenapi.CancelledError`), and so does every later call.
+        Returns once the client's worker threads are gone. Calling it again does nothing."""
+        self._client.close()
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+            # The calls in flight end within 50 ms of close(); wait for their threads off the loop.
+            await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._client.closed
+
+    @property
+    def id_instance(self) -> str:
+        """The instance id this client calls."""
+        return self._client.id_instance
+
+    @property
+    def host(self) -> str:
+        """The host of the API URL this client calls."""
+        return self._client.host
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most single calls (and requests of one batch) in flight at once."""
+        return self._client.max_in_flight
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        """Closes the client; an exception from the ``async with`` block goes on."""
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return "Async" + repr(self._client)

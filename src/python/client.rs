@@ -1,0 +1,333 @@
+//! `greenapi.Client`: the options turned into the core's, and the blocking call.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyList, PyString};
+
+use super::args::{float_arg, id_arg, opt_str_arg, secs_arg, str_arg, uint_arg};
+use super::avatar::PyAvatar;
+use super::batch::{self, PyAvatarIterator, PyCancelToken};
+use super::errors::invalid;
+use super::{on_main_thread, run_core};
+use crate::{Client, Options};
+
+/// A GetAvatar client for one instance.
+///
+/// Share one between threads: calls release the GIL, connections are pooled and kept alive
+/// (one TCP and TLS set-up for many calls), and the pacing set by `rate_limit` is shared by
+/// every thread that uses this client.
+///
+/// id_instance
+///     The instance id: 1 to 32 digits, as a str (an int is accepted too).
+/// api_token_instance
+///     The instance's token: 16 to 512 characters from A-Z a-z 0-9 - . _ ~ only. Never shown by repr()
+///     nor in any exception message.
+///
+/// Options (keyword-only; passing None gives the default shown):
+///
+/// api_url=None
+///     Base URL: your instance's own apiUrl, e.g. https://7103.api.greenapi.com; a path
+///     prefix is allowed, a trailing / is ignored. None: https://api.green-api.com. Plain
+///     http:// only to a loopback host unless allow_insecure_http.
+/// timeout=30.0
+///     Seconds allowed for one HTTP attempt, body included: 0.001 (1 ms) to 86400 (one day).
+/// connect_timeout=10.0
+///     Seconds allowed to connect, TCP and TLS: 0.001 (1 ms) to 86400 (one day).
+/// max_retries=2
+///     Retries after the first attempt, 0 to 10; only after HTTP 429, 499, 500, 502, 503, 504,
+///     a timeout or a network failure, waiting 200 ms doubling up to 5 s (with jitter; a
+///     Retry-After of up to 10 s is honoured).
+/// rate_limit=10.0
+///     Requests per second for the whole client, every thread and retry included: 0 (no
+///     pacing) or 1/3600 (one an hour) to 10000. The service allows 10 per second.
+/// user_agent=None
+///     The User-Agent header. None: greenapi/<version>.
+/// ca_file=None
+///     Path (str or os.PathLike) of a PEM file of root certificates to trust in addition to
+///     the built-in (Mozilla) roots. Certificates are always verified.
+/// proxy=None
+///     Proxy URL. None: from ALL_PROXY or HTTPS_PROXY (with NO_PROXY; HTTP_PROXY is not
+///     used, and a loopback api_url is never proxied). "": no proxy.
+/// max_body_bytes=1048576
+///     Largest response body read, in bytes (at least 1; 1048576 is 1 MiB); a larger one
+///     raises BadResponseError with code "body_too_large".
+/// allow_insecure_http=False
+///     Allow plain http:// to a host that is not loopback (the token would travel in clear).
+/// max_in_flight=8
+///     Requests of one get_avatars() or iter_avatars() batch in flight at once, each on a
+///     worker thread of its own: 1 to 256 (an AsyncClient also runs at most this many single
+///     calls at once). The pacing (rate_limit) still applies to all of them together.
+///
+/// Raises greenapi.InvalidArgumentError (also a ValueError) for a refused value and TypeError
+/// for a value of the wrong type. Nothing is sent until get_avatar() is called.
+///
+/// close(), or leaving a `with greenapi.Client(...) as client:` block, stops the client:
+/// calls in progress on other threads raise CancelledError, and so do later calls. A Client
+/// made before os.fork() (multiprocessing, gunicorn) works in the children, each with
+/// connections of its own.
+#[pyclass(name = "Client", module = "greenapi", frozen)]
+pub(crate) struct PyClient {
+    /// Shared with the worker threads of a batch.
+    pub(crate) inner: Arc<Client>,
+}
+
+#[pymethods]
+impl PyClient {
+    // The defaults shown to Python; `None` given explicitly also means the default.
+    #[new]
+    #[pyo3(
+        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False, max_in_flight=8)"
+    )]
+    #[pyo3(signature = (id_instance, api_token_instance, *, api_url = None, timeout = None, connect_timeout = None, max_retries = None, rate_limit = None, user_agent = None, ca_file = None, proxy = None, max_body_bytes = None, allow_insecure_http = None, max_in_flight = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        id_instance: &Bound<'_, PyAny>,
+        api_token_instance: &Bound<'_, PyAny>,
+        api_url: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        connect_timeout: Option<&Bound<'_, PyAny>>,
+        max_retries: Option<&Bound<'_, PyAny>>,
+        rate_limit: Option<&Bound<'_, PyAny>>,
+        user_agent: Option<&Bound<'_, PyAny>>,
+        ca_file: Option<&Bound<'_, PyAny>>,
+        proxy: Option<&Bound<'_, PyAny>>,
+        max_body_bytes: Option<&Bound<'_, PyAny>>,
+        allow_insecure_http: Option<&Bound<'_, PyAny>>,
+        max_in_flight: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyClient> {
+        let id_instance = id_arg(py, id_instance)?;
+        let token = str_arg(py, api_token_instance, "api_token_instance")?;
+        let defaults = Options::default();
+        let options = Options {
+            api_url: opt_str_arg(py, api_url, "api_url")?,
+            timeout: secs_arg(py, timeout, "timeout", defaults.timeout)?,
+            connect_timeout: secs_arg(
+                py,
+                connect_timeout,
+                "connect_timeout",
+                defaults.connect_timeout,
+            )?,
+            max_retries: match uint_arg(py, max_retries, "max_retries")? {
+                None => defaults.max_retries,
+                Some(n) => u32::try_from(n).map_err(|_| invalid(py, "max_retries is too large"))?,
+            },
+            rate_limit_per_sec: match rate_limit {
+                None => defaults.rate_limit_per_sec,
+                Some(v) if v.is_none() => defaults.rate_limit_per_sec,
+                Some(v) => float_arg(py, v, "rate_limit")?,
+            },
+            user_agent: opt_str_arg(py, user_agent, "user_agent")?,
+            ca_file: match ca_file {
+                None => None,
+                Some(v) if v.is_none() => None,
+                Some(v) => Some(v.extract::<PathBuf>().map_err(|_| {
+                    PyTypeError::new_err("ca_file must be a str or os.PathLike path, or None")
+                })?),
+            },
+            proxy: opt_str_arg(py, proxy, "proxy")?,
+            max_body_bytes: uint_arg(py, max_body_bytes, "max_body_bytes")?
+                .unwrap_or(defaults.max_body_bytes),
+            allow_insecure_http: match allow_insecure_http {
+                None => defaults.allow_insecure_http,
+                Some(v) if v.is_none() => defaults.allow_insecure_http,
+                Some(v) => v
+                    .cast::<PyBool>()
+                    .map(|b| b.is_true())
+                    .map_err(|_| PyTypeError::new_err("allow_insecure_http must be a bool"))?,
+            },
+            max_in_flight: match uint_arg(py, max_in_flight, "max_in_flight")? {
+                None => defaults.max_in_flight,
+                // Out of u32 is out of range too; the core says what the range is.
+                Some(n) => u32::try_from(n).unwrap_or(u32::MAX),
+            },
+        };
+        let inner = run_core(py, || Client::with_options(&id_instance, &token, &options))?;
+        Ok(PyClient {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Asks the service for the avatar of `chat_id` and returns an `Avatar`.
+    ///
+    /// chat_id
+    ///     79001234567@c.us (a person), 120363043968066561@g.us or
+    ///     79001234567-1581234048@g.us (a group), 120650379300963@lid (a linked id), or a bare
+    ///     phone number, 79001234567 or +79001234567, sent as 79001234567@c.us.
+    ///
+    /// The GIL is released during the call, so other threads run meanwhile (and may use this
+    /// same client). Retries (see max_retries) happen inside the call; Avatar.attempts says
+    /// how many attempts it took.
+    ///
+    /// An answer saying the service could not check (e.g. reason "bad request data") is
+    /// still an Avatar. Everything else raises a greenapi.GreenApiError subclass, with
+    /// `code`, `http_status` and `attempts`: InvalidArgumentError (a malformed chat_id,
+    /// nothing sent), TimeoutError, TransportError (network, TLS), BadRequestError (400),
+    /// AuthError (401, 403), NotFoundError (404), RateLimitedError (429), QuotaExceededError
+    /// (466), ServerError (5xx), HttpStatusError (any other status), BadResponseError (not a
+    /// GetAvatar answer, or larger than max_body_bytes), CancelledError (the client was
+    /// closed). A chat_id that is not a str raises TypeError.
+    ///
+    /// A signal that arrives during the call (Ctrl-C) is handled within about 0.1 s, even
+    /// while the call waits for a slow answer, a retry or its turn in the pacing: the
+    /// handler's exception (KeyboardInterrupt) is raised and the call is abandoned.
+    fn get_avatar(&self, py: Python<'_>, chat_id: &Bound<'_, PyAny>) -> PyResult<PyAvatar> {
+        self.call(py, chat_id, None)
+    }
+
+    /// `get_avatar(chat_id)` that also ends (with CancelledError) within 50 ms of
+    /// `token.cancel()`. For greenapi's asyncio layer, which runs calls off the loop's thread.
+    fn _get_avatar_until(
+        &self,
+        py: Python<'_>,
+        chat_id: &Bound<'_, PyAny>,
+        token: &Bound<'_, PyCancelToken>,
+    ) -> PyResult<PyAvatar> {
+        self.call(py, chat_id, Some(token.get()))
+    }
+
+    /// Asks for the avatars of many chats at once and returns a list with one entry per chat
+    /// id, in the order given: the `Avatar`, or the `GreenApiError` instance (not raised) that
+    /// says why there is none.
+    ///
+    /// chat_ids
+    ///     Any iterable of str (not a str itself). A malformed or empty one gets its
+    ///     InvalidArgumentError and is not sent; one failed call fails its entry only. Ids
+    ///     equal after normalisation (79001234567, +79001234567, 79001234567@c.us) are asked
+    ///     once and share the answer.
+    /// progress=None
+    ///     Called as `progress(done, total)` on the calling thread, with the GIL, after each
+    ///     result. An exception it raises stops the batch (requests in flight are interrupted)
+    ///     and propagates.
+    ///
+    /// Up to max_in_flight requests are in flight at once, on worker threads, in the client's
+    /// pacing (shared with every other call of this client). The GIL is released while
+    /// waiting. A signal (Ctrl-C) stops the batch within about 0.1 s and its handler's
+    /// exception (KeyboardInterrupt) is raised; no thread is left running. A chat_ids that is
+    /// not an iterable of str raises TypeError, before anything is sent.
+    #[pyo3(signature = (chat_ids, *, progress = None))]
+    fn get_avatars<'py>(
+        &self,
+        py: Python<'py>,
+        chat_ids: &Bound<'py, PyAny>,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        batch::get_avatars(py, &self.inner, chat_ids, progress)
+    }
+
+    /// Asks for the avatars of many chats at once and yields `(chat_id, result)` as each
+    /// result completes (see AvatarIterator): chat_id as given, result an `Avatar` or a
+    /// `GreenApiError` instance (not raised). Entries are refused, shared and paced as in
+    /// get_avatars().
+    ///
+    /// A program that writes each result away as it comes loses nothing when stopped half-way:
+    /// breaking out of the loop (or close()) and Ctrl-C stop the batch within about 0.1 s,
+    /// interrupting the requests in flight, and leave no thread running.
+    fn iter_avatars(
+        &self,
+        py: Python<'_>,
+        chat_ids: &Bound<'_, PyAny>,
+    ) -> PyResult<PyAvatarIterator> {
+        batch::iter_avatars(py, &self.inner, chat_ids)
+    }
+
+    /// Stops the client: calls in progress on other threads raise `CancelledError` promptly,
+    /// and so does every later call. Idle connections are closed. Calling it again does nothing.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let client = &self.inner;
+        run_core(py, || {
+            client.shutdown();
+            Ok(())
+        })
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_shut_down()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Closes the client; an exception from the `with` block goes on.
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<&Bound<'_, PyAny>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    /// The instance id this client calls.
+    #[getter]
+    fn id_instance(&self) -> &str {
+        self.inner.id_instance()
+    }
+
+    /// The host of the API URL this client calls.
+    #[getter]
+    fn host(&self) -> &str {
+        self.inner.host()
+    }
+
+    /// The most requests of one batch in flight at once (the max_in_flight option).
+    #[getter]
+    fn max_in_flight(&self) -> u32 {
+        self.inner.max_in_flight
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let id = PyString::new(py, self.inner.id_instance()).repr()?;
+        let host = PyString::new(py, self.inner.host()).repr()?;
+        Ok(format!(
+            "Client(id_instance={}, host={})",
+            id.to_cow()?,
+            host.to_cow()?
+        ))
+    }
+}
+
+impl PyClient {
+    /// One call, stopped by a signal on the main thread or by `token`.
+    fn call(
+        &self,
+        py: Python<'_>,
+        chat_id: &Bound<'_, PyAny>,
+        token: Option<&PyCancelToken>,
+    ) -> PyResult<PyAvatar> {
+        let chat_id = str_arg(py, chat_id, "chat_id")?;
+        let client = &self.inner;
+        // While the call waits (for the network, a retry, its turn in the pacing) it asks
+        // Python every 50 ms whether a signal arrived, so that Ctrl-C (or any handler's
+        // exception) ends it at once rather than after every timeout and retry. The handler's
+        // exception is kept and raised instead of the core's "interrupted".
+        let raised: Mutex<Option<PyErr>> = Mutex::new(None);
+        // Python runs signal handlers on its main thread only: another thread's check would
+        // take the GIL 20 times a second for an answer that is always no.
+        let on_main = on_main_thread(py);
+        let interrupt = || {
+            token.is_some_and(PyCancelToken::is_cancelled)
+                || on_main
+                    && Python::attach(|py| match py.check_signals() {
+                        Ok(()) => false,
+                        Err(e) => {
+                            *raised.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                            true
+                        }
+                    })
+        };
+        let result = run_core(py, || client.get_avatar_interruptible(&chat_id, &interrupt));
+        if let Some(e) = raised.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        result.map(PyAvatar::from)
+    }
+}
