@@ -343,11 +343,7 @@ impl Client {
         let mut attempts = 0;
         let mut stale_resends = 0;
         loop {
-            let turn = local.limiter.reserve();
-            if !turn.wait.is_zero() && !call.sleep(turn.wait) {
-                // Nothing was sent: the turn goes back, so that stopped calls do not push every
-                // later call further out.
-                local.limiter.give_back(turn);
+            if !local.limiter.acquire(|wait| call.sleep(wait)) {
                 return Err(self.cancelled(attempts));
             }
             attempts += 1;

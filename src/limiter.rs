@@ -7,22 +7,13 @@ use crate::error::Error;
 
 /// Spaces requests at least `1 / rate` seconds apart, with no burst allowance, so that no
 /// one-second window ever holds more than `rate` requests; and holds every thread back while
-/// the service has asked for a pause (`Retry-After`). A slot is reserved under the lock and
-/// waited for outside it, so waiting threads do not serialise on the mutex.
+/// the service has asked for a pause (`Retry-After`). The lock is held only to look at or take
+/// the next turn; threads wait for it outside the lock.
 #[derive(Debug)]
 pub(crate) struct Limiter {
     /// Zero when pacing is off: then only pauses hold requests back.
     interval: Duration,
     next: Mutex<Option<Instant>>,
-}
-
-/// A turn handed out by [`Limiter::reserve`].
-#[derive(Debug)]
-pub(crate) struct Turn {
-    /// How long to wait before sending.
-    pub(crate) wait: Duration,
-    slot: Instant,
-    after: Instant,
 }
 
 impl Limiter {
@@ -45,27 +36,28 @@ impl Limiter {
         })
     }
 
-    /// Takes the next free turn and says how long to wait for it.
-    pub(crate) fn reserve(&self) -> Turn {
-        // A panic elsewhere while holding this lock cannot leave the Instant half-written.
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let slot = next.map_or(now, |n| n.max(now));
-        let after = slot.checked_add(self.interval).unwrap_or(slot);
-        *next = Some(after);
-        Turn {
-            wait: slot.saturating_duration_since(now),
-            slot,
-            after,
-        }
-    }
-
-    /// Returns a turn that was not used (its call was stopped while waiting for it), if no
-    /// later turn was handed out meanwhile; otherwise those later turns keep their places.
-    pub(crate) fn give_back(&self, turn: Turn) {
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        if *next == Some(turn.after) {
-            *next = Some(turn.slot);
+    /// Waits for this client's next turn and takes it, sleeping through `sleep` (which returns
+    /// false to give up: then no turn is taken). A turn is taken only once it is due, at the
+    /// time it is actually taken, and the one after it is due `interval` later: a thread that
+    /// wakes late delays only its own request, never squeezes the ones after it closer together
+    /// (turns reserved ahead of time would, so a window could hold more than `rate`).
+    pub(crate) fn acquire(&self, mut sleep: impl FnMut(Duration) -> bool) -> bool {
+        loop {
+            let wait = {
+                // A panic elsewhere while holding this lock cannot leave the Instant half-written.
+                let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                match *next {
+                    Some(due) if due > now => due - now,
+                    _ => {
+                        *next = Some(now.checked_add(self.interval).unwrap_or(now));
+                        return true;
+                    }
+                }
+            };
+            if !sleep(wait) {
+                return false;
+            }
         }
     }
 
@@ -83,29 +75,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_turn_given_back_is_handed_out_again() {
-        let l = Limiter::new(1.0).unwrap();
-        assert!(l.reserve().wait.is_zero());
-        let second = l.reserve();
-        assert!(second.wait > Duration::from_millis(900), "{second:?}");
-        // Stopped while waiting: ten times over, the next turn stays one interval away.
-        l.give_back(second);
-        for _ in 0..10 {
-            let t = l.reserve();
-            assert!(t.wait <= Duration::from_secs(1), "{t:?}");
-            l.give_back(t);
-        }
+    fn a_late_turn_pushes_the_next_one_back() {
+        let l = Limiter::new(10.0).unwrap();
+        assert!(l.acquire(|_| panic!("the first turn is free")));
+        // This thread "oversleeps" its wait by 300 ms: the turn after it is due 100 ms after
+        // the late one was taken, not at its original time.
+        assert!(l.acquire(|d| {
+            std::thread::sleep(d + Duration::from_millis(300));
+            true
+        }));
+        let mut waited = Duration::ZERO;
+        assert!(l.acquire(|d| {
+            waited += d;
+            std::thread::sleep(d);
+            true
+        }));
+        assert!(waited >= Duration::from_millis(90), "{waited:?}");
     }
 
     #[test]
-    fn a_turn_is_not_given_back_over_later_ones() {
+    fn a_wait_given_up_takes_no_turn() {
         let l = Limiter::new(1.0).unwrap();
-        l.reserve();
-        let second = l.reserve();
-        let third = l.reserve();
-        l.give_back(second);
-        // The third keeps its place; the next comes after it.
-        let fourth = l.reserve();
-        assert!(fourth.wait > third.wait, "{third:?} {fourth:?}");
+        assert!(l.acquire(|_| true));
+        for _ in 0..10 {
+            assert!(!l.acquire(|_| false));
+        }
+        // The next turn is still one interval after the first, not ten later.
+        let mut waited = Duration::ZERO;
+        assert!(l.acquire(|d| {
+            waited += d;
+            std::thread::sleep(d);
+            true
+        }));
+        assert!(waited <= Duration::from_secs(1), "{waited:?}");
     }
 }
