@@ -2,6 +2,9 @@
 #
 #   make test           everything (what CI runs: .ci/run)
 #   make lib            target/release/libgreenapi.{so,a}
+#   make install        PREFIX=/usr/local [DESTDIR=...]: libraries (soname), headers, greenapi.pc
+#   make uninstall      removes what make install put under PREFIX
+#   make test-install   installs into a scratch prefix; builds with pkg-config, CMake, static
 #   make header         regenerate include/greenapi.h
 #   make test-c         C/C++ tests with ASan+UBSan against the stand-in server
 #   make test-valgrind  the same C tests without sanitizers, under valgrind
@@ -34,6 +37,8 @@ LDLIBS := -lpthread -ldl -lm -lrt -lutil -lgcc_s
 CWARN := -std=c99 -Wall -Wextra -Werror -pedantic -g
 CSTD := $(CWARN) -Iinclude
 CXXSTD := -std=c++11 -Wall -Wextra -Werror -pedantic -Iinclude -g
+# The C++ wrapper, include/greenapi.hpp, is C++17.
+CXX17STD := -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -g
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 C_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/test_*.c))))
@@ -41,6 +46,7 @@ C_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/test_*.c))))
 # callers compiled against an older greenapi.h and linked to this library.
 FROZEN_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/frozen/test_*.c))))
 C_HEADERS := $(wildcard tests/c/*.h) include/greenapi.h
+CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/cpp/test_*.cpp))))
 
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
@@ -56,7 +62,8 @@ DEMO_IDS := 79001234567@c.us 79001234567 120363043968066561@g.us 120650379300963
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib header test test-rust test-c test-valgrind test-python venv bench demo clean \
-	rust-tools valgrind-tool c-asan c-plain readme-example demo-c
+	rust-tools valgrind-tool c-asan c-plain readme-example demo-c install-lib install uninstall \
+	test-install install-tools
 
 all: lib
 
@@ -75,6 +82,7 @@ test:
 	cargo test --all-features
 	$(MAKE) --no-print-directory test-c
 	$(MAKE) --no-print-directory test-valgrind
+	$(MAKE) --no-print-directory test-install
 	$(MAKE) --no-print-directory test-python
 	@echo "make test: all passed"
 
@@ -109,6 +117,15 @@ c-asan: lib
 	done
 	$(CXX) $(CXXSTD) $(SAN) tests/c/cpp_double_include.cpp $(LIB_A) $(LDLIBS) \
 		-o $(BUILD)/asan/cpp_double_include
+	@for t in $(CPP_TESTS); do \
+		echo "$(CXX) $(CXX17STD) $(SAN) tests/cpp/$$t.cpp -> $(BUILD)/asan/$$t"; \
+		$(CXX) $(CXX17STD) $(SAN) -pthread tests/cpp/$$t.cpp $(LIB_A) $(LDLIBS) \
+			-o $(BUILD)/asan/$$t || exit 1; \
+	done
+	@# Before C++17 the wrapper must say so, not fail somewhere inside <optional>.
+	@! echo '#include "greenapi.hpp"' | $(CXX) -std=c++14 -Iinclude -x c++ -fsyntax-only - \
+		2>$(BUILD)/asan/cxx14.err
+	grep -q 'greenapi.hpp needs C++17' $(BUILD)/asan/cxx14.err
 	scripts/check-exports.sh include/greenapi.h $(LIB_SO)
 	$(CC) $(CSTD) $(SAN) -Itests/c tests/c/test_null_args.c -Ltarget/release -lgreenapi \
 		-Wl,-rpath,'$$ORIGIN/../../target/release' -o $(BUILD)/asan/test_null_args_shared
@@ -145,7 +162,7 @@ readme-example: lib
 test-c: c-asan
 	@status=0; \
 	scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(C_TESTS) $(FROZEN_TESTS) \
-		cpp_double_include test_null_args_shared) || status=1; \
+		cpp_double_include $(CPP_TESTS) test_null_args_shared) || status=1; \
 	{ $(MAKE) --no-print-directory readme-example && \
 	  scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(README_EXAMPLES)); } || status=1; \
 	[ $$status = 0 ] && echo "test-c: all passed" || echo "test-c: FAILED (see above)" >&2; \
@@ -161,6 +178,63 @@ test-valgrind: valgrind-tool c-plain
 	} || status=1; \
 	[ $$status = 0 ] && echo "test-valgrind: all passed" || echo "test-valgrind: FAILED (see above)" >&2; \
 	exit $$status
+
+# ---- install ----------------------------------------------------------------------------------
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+VERSION := $(shell sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n 1)
+# The soname carries the ABI version: the crate's major version (cargo-c's
+# version_suffix_components = 1 in Cargo.toml gives the same name).
+SOVERSION := $(firstword $(subst ., ,$(VERSION)))
+SONAME := libgreenapi.so.$(SOVERSION)
+HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+# Built for an explicit --target so that it lands in target/$(HOST)/release: the soname never
+# reaches target/release/libgreenapi.so, which programs link with an rpath to that directory
+# (and without a libgreenapi.so.$(SOVERSION) beside it they would not start).
+INSTALL_BUILD := target/$(HOST)/release
+NATIVE_STATIC_LIBS := $(CURDIR)/$(INSTALL_BUILD)/native-static-libs
+
+install-lib:
+	cargo rustc --release --lib --target $(HOST) --crate-type cdylib --crate-type staticlib -- \
+		-C link-arg=-Wl,-soname,$(SONAME) --print native-static-libs=$(NATIVE_STATIC_LIBS)
+
+install: install-lib
+	@test -s $(NATIVE_STATIC_LIBS) || { echo "make install: $(NATIVE_STATIC_LIBS) is missing;" \
+		"run cargo clean --release --target $(HOST) -p greenapi and try again" >&2; exit 1; }
+	install -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(PKGCONFIGDIR)"
+	install -m 755 $(INSTALL_BUILD)/libgreenapi.so "$(DESTDIR)$(LIBDIR)/libgreenapi.so.$(VERSION)"
+	ln -sfn libgreenapi.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/$(SONAME)"
+	ln -sfn $(SONAME) "$(DESTDIR)$(LIBDIR)/libgreenapi.so"
+	install -m 644 $(INSTALL_BUILD)/libgreenapi.a "$(DESTDIR)$(LIBDIR)/libgreenapi.a"
+	install -m 644 include/greenapi.h include/greenapi.hpp "$(DESTDIR)$(INCLUDEDIR)/"
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+		-e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+		-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+		-e 's|@VERSION@|$(VERSION)|' \
+		-e "s|@LIBS_PRIVATE@|$$(cat $(NATIVE_STATIC_LIBS))|" \
+		greenapi.pc.in >"$(DESTDIR)$(PKGCONFIGDIR)/greenapi.pc"
+	chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/greenapi.pc"
+
+uninstall:
+	rm -f "$(DESTDIR)$(LIBDIR)/libgreenapi.so.$(VERSION)" "$(DESTDIR)$(LIBDIR)/$(SONAME)" \
+		"$(DESTDIR)$(LIBDIR)/libgreenapi.so" "$(DESTDIR)$(LIBDIR)/libgreenapi.a" \
+		"$(DESTDIR)$(INCLUDEDIR)/greenapi.h" "$(DESTDIR)$(INCLUDEDIR)/greenapi.hpp" \
+		"$(DESTDIR)$(PKGCONFIGDIR)/greenapi.pc"
+
+# CMake and pkg-config from Debian's packages, as valgrind-tool does for valgrind.
+install-tools:
+	@command -v cmake >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 || { \
+		echo "installing cmake and pkg-config"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq cmake pkgconf </dev/null; }
+
+# make install into a scratch prefix, then programs built out of tree against it: pkg-config,
+# CMake, a static link, C++; each run against the stand-in.
+test-install: install-tools
+	scripts/test-install.sh
 
 # ---- Python ------------------------------------------------------------------------------------
 
