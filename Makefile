@@ -148,15 +148,21 @@ c-plain: lib
 # and <!-- example-c-batch --> and <!-- /example-c-batch --> (a batch): extracted, compiled with
 # the strict flags (with sanitizers / plain) and run against the stand-in with
 # GREEN_API_ID_INSTANCE, GREEN_API_TOKEN and GREEN_API_URL set and no arguments; must exit 0.
-README_EXAMPLES := readme_example readme_batch
+# The C++ one, <!-- example-cpp -->, the same way with the C++17 flags.
+README_C_EXAMPLES := readme_example readme_batch
+README_EXAMPLES := $(README_C_EXAMPLES) readme_cpp
 readme-example: lib
 	@mkdir -p $(BUILD)/asan $(BUILD)/plain
 	scripts/extract-readme-example.sh README.md $(BUILD)/readme_example.c example-c
 	scripts/extract-readme-example.sh README.md $(BUILD)/readme_batch.c example-c-batch
-	@for e in $(README_EXAMPLES); do \
+	scripts/extract-readme-example.sh README.md $(BUILD)/readme_cpp.cpp example-cpp
+	@for e in $(README_C_EXAMPLES); do \
 		$(CC) $(CSTD) $(SAN) $(BUILD)/$$e.c $(LIB_A) $(LDLIBS) -o $(BUILD)/asan/$$e && \
 		$(CC) $(CSTD) $(BUILD)/$$e.c $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/$$e || exit 1; \
 	done
+	$(CXX) $(CXX17STD) $(SAN) -pthread $(BUILD)/readme_cpp.cpp $(LIB_A) $(LDLIBS) \
+		-o $(BUILD)/asan/readme_cpp
+	$(CXX) $(CXX17STD) -pthread $(BUILD)/readme_cpp.cpp $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/readme_cpp
 
 # Every test runs (each with its own stand-in) even after a failure; the README example last.
 test-c: c-asan
