@@ -17,7 +17,8 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::ptr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use ureq::Timeout;
@@ -219,6 +220,34 @@ impl Sockets {
             }
             std::mem::forget(stream);
         }
+    }
+}
+
+/// Forks this process is away from the one that first made a client: bumped in every forked
+/// child by a `pthread_atfork` handler.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Whether the handler is in place.
+static AT_FORK: OnceLock<bool> = OnceLock::new();
+
+extern "C" fn forked_child() {
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Tells a forked child from its parent: a value that differs in a child from what it was in
+/// the parent at the fork. Every call asks, so it is an atomic load, not `getpid` (a system
+/// call since glibc stopped caching the pid). A fork that bypasses libc's `fork` (a raw
+/// `clone`) runs no handler; a child made that way must exec before it uses a client, as a
+/// `vfork` child must. Should the handler not install (no memory), the pid is used instead.
+pub(crate) fn process_generation() -> u64 {
+    let handler = *AT_FORK.get_or_init(|| {
+        // SAFETY: registers a handler that only bumps an atomic, which is async-signal-safe as
+        // a handler that runs in a forked child must be.
+        unsafe { libc::pthread_atfork(None, None, Some(forked_child)) == 0 }
+    });
+    if handler {
+        GENERATION.load(Ordering::Acquire)
+    } else {
+        (1 << 63) | u64::from(std::process::id())
     }
 }
 
