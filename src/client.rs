@@ -12,7 +12,7 @@ use ureq::Agent;
 use ureq::config::Config;
 use ureq::http::{StatusCode, Uri};
 use ureq::tls::TlsConfig;
-use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector};
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector};
 
 use crate::avatar::{Avatar, parse_body};
 use crate::error::{Error, ErrorKind};
@@ -84,7 +84,7 @@ impl Local {
                 sockets: sockets.clone(),
                 forget: forget.clone(),
             })
-            .chain(RustlsConnector::default());
+            .chain(tls::TlsConnector);
         Ok(Local {
             generation: process_generation(),
             agent: Agent::with_parts(config.clone(), connector, resolver),
