@@ -40,11 +40,12 @@ static long bench_rss_kib(void)
     return kib;
 }
 
-/* us: mean per timed call; max_us: slowest timed call (0 when not tracked). */
-static void bench_report(double us, double max_us, long calls)
+/* us: mean per timed call; max_us: slowest timed call and slow: calls over 10 ms (both 0 when
+ * not tracked). */
+static void bench_report(double us, double max_us, long calls, long slow)
 {
-    printf("{\"us\": %.3f, \"max_us\": %.1f, \"calls\": %ld, \"rss_kib\": %ld}\n", us, max_us,
-           calls, bench_rss_kib());
+    printf("{\"us\": %.3f, \"max_us\": %.1f, \"calls\": %ld, \"slow\": %ld, \"rss_kib\": %ld}\n",
+           us, max_us, calls, slow, bench_rss_kib());
 }
 
 static void bench_die(const char *what)

@@ -42,6 +42,7 @@ int main(int argc, char **argv)
     const char *mode, *url, *ca = NULL, *proxy = NULL;
     long warmup, calls, i;
     double t0, t, max_us = 0;
+    long slow = 0;
     ga_client *c;
 
     if (argc < 5) {
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
                 call(c);
                 s = bench_now_us() - s;
                 max_us = s > max_us ? s : max_us;
+                slow += s > 10000;
             } else {
                 call(c);
             }
@@ -100,6 +102,6 @@ int main(int argc, char **argv)
     } else {
         bench_die("unknown mode");
     }
-    bench_report(t / (double)calls, max_us, calls);
+    bench_report(t / (double)calls, max_us, calls, slow);
     return 0;
 }

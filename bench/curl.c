@@ -109,6 +109,6 @@ int main(int argc, char **argv)
     }
     curl_slist_free_all(headers);
     curl_global_cleanup();
-    bench_report(t / (double)calls, max_us, calls);
+    bench_report(t / (double)calls, max_us, calls, 0);
     return 0;
 }

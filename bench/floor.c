@@ -94,7 +94,7 @@ int main(int argc, char **argv)
     for (i = 0; i < calls; i++) {
         exchange(fd, req, (size_t)req_len);
     }
-    bench_report((bench_now_us() - t0) / (double)calls, 0, calls);
+    bench_report((bench_now_us() - t0) / (double)calls, 0, calls, 0);
     close(fd);
     return 0;
 }

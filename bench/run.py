@@ -126,6 +126,10 @@ def machine() -> str:
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    if os.environ.get("BENCH_REPORT_ONLY") == "1":
+        # Renders the last run's results again (after a change to the report itself).
+        report(json.loads((OUT / "results.json").read_text()))
+        return
     log(f"{CALLS} calls per run after {WARMUP} warm-up calls, {ROUNDS} rounds")
     exe = build_c()
     make_cert()
@@ -153,6 +157,7 @@ def main() -> None:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+    (OUT / "results.json").write_text(json.dumps(results))
     report(results)
 
 
@@ -224,7 +229,11 @@ def measure(exe, port, tls_port, proxy_port) -> dict:
         "floor": callgrind([exe["floor"], "calls", "127.0.0.1", port, "0"]),
         "tls_c_api": callgrind([exe["c_api"], "calls", https, "0"], tail=[ca]),
     }
-    return {"rows": rows, "singles": singles, "proxy": proxy, "runs": runs, "ratios": ratios,
+    def names(entries):
+        return [[k, label, None] for k, label, _ in entries]
+
+    return {"rows": names(rows), "singles": names(singles), "proxy": names([proxy])[0],
+            "runs": runs, "ratios": ratios,
             "floors": floors, "rss": rss, "instr": instr, "machine": machine()}
 
 
@@ -278,9 +287,11 @@ def report(res: dict) -> None:
     key, label, _ = res["proxy"]
     pus = med([x["us"] for x in runs[key]])
     pmax = max(x["max_us"] for x in runs[key])
+    pslow = sum(x.get("slow", 0) for x in runs[key])
     lines.append("")
-    lines.append(f"{label}: {pus:.1f} µs per call (median of rounds), slowest of "
-                 f"{sum(x['calls'] for x in runs[key]):,} calls {pmax / 1000:.2f} ms.")
+    lines.append(f"{label}: {pus:.1f} µs per call (median of rounds); of "
+                 f"{sum(x['calls'] for x in runs[key]):,} calls, {pslow} took over 10 ms, the "
+                 f"slowest {pmax / 1000:.2f} ms.")
     lines.append("")
     r1, r2 = res["rss"]["1000"] / 1024, res["rss"]["100000"] / 1024
     lines.append(f"Peak RSS of the C program: {r1:.1f} MiB after 1,000 calls, {r2:.1f} MiB after "
@@ -329,6 +340,7 @@ def report(res: dict) -> None:
 
 def write_doc(table: str) -> None:
     begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
     doc = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{begin}\n{end}\n"
     if begin not in doc:
         doc += f"\n{begin}\n{end}\n"
