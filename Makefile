@@ -10,7 +10,7 @@
 #   make test-valgrind  the same C tests without sanitizers, under valgrind
 #   make test-python    bash bindings/python/run-tests.sh
 #   make venv           bash bindings/python/run-tests.sh --install-only (module into .venv)
-#   make bench          cost of one call on loopback next to a hand-written HTTP exchange
+#   make bench          GetAvatar clients side by side on loopback (docs/BENCHMARKS.md, docs/bench.png)
 #   make demo           the C and Python examples (real service if GREEN_API_* are set)
 #   make clean
 
@@ -255,9 +255,11 @@ test-python:
 venv:
 	bash bindings/python/run-tests.sh --install-only
 
-# One call's cost on a kept-alive loopback connection against a hand-written HTTP exchange.
+# The C API, the Python module and the clients people use instead, against nginx on loopback,
+# next to a hand-written HTTP exchange; installs what it needs (bench/run.sh). Timing, not a
+# test: never part of `make test`. `cargo bench --bench loopback` is the quick Rust-only look.
 bench:
-	cargo bench --bench loopback
+	bash bench/run.sh
 
 # ---- demo --------------------------------------------------------------------------------------
 

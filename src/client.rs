@@ -12,7 +12,7 @@ use ureq::Agent;
 use ureq::config::Config;
 use ureq::http::{StatusCode, Uri};
 use ureq::tls::TlsConfig;
-use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector};
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector};
 
 use crate::avatar::{Avatar, parse_body};
 use crate::error::{Error, ErrorKind};
@@ -20,7 +20,7 @@ use crate::limiter::Limiter;
 use crate::options::{DEFAULT_API_URL, Options};
 use crate::proxy;
 use crate::resolver::CachingResolver;
-use crate::transport::{Call, Sockets, TcpConnector};
+use crate::transport::{Call, Sockets, TcpConnector, process_generation};
 use crate::{tls, validate};
 
 /// First backoff delay; doubled per retry, with jitter, up to [`MAX_BACKOFF`].
@@ -65,7 +65,8 @@ pub struct Client {
 /// Everything of a client that belongs to one process: the pool of open connections (a forked
 /// child must never read from its parent's sockets), the resolver cache and the pacing.
 struct Local {
-    pid: u32,
+    /// The [`process_generation`] it was made in.
+    generation: u64,
     agent: Agent,
     limiter: Limiter,
     sockets: Arc<Sockets>,
@@ -84,9 +85,9 @@ impl Local {
                 sockets: sockets.clone(),
                 forget: forget.clone(),
             })
-            .chain(RustlsConnector::default());
+            .chain(tls::TlsConnector);
         Ok(Local {
-            pid: std::process::id(),
+            generation: process_generation(),
             agent: Agent::with_parts(config.clone(), connector, resolver),
             limiter: Limiter::new(rate_limit_per_sec)?,
             sockets,
@@ -134,7 +135,7 @@ impl Drop for Client {
         // SAFETY: `current` always holds a pointer from `Box::into_raw`, and `&mut self` means no
         // call is using it.
         let local = unsafe { Box::from_raw(*self.current.get_mut()) };
-        if local.pid == std::process::id() {
+        if local.generation == process_generation() {
             drop(local);
         } else {
             Local::abandon(local);
@@ -303,7 +304,7 @@ impl Client {
         // SAFETY: `current` always holds a live `Local`: it is freed only in `Drop`, and one that
         // is replaced (after a fork) is leaked, never freed.
         let local = unsafe { &*p };
-        if local.pid == std::process::id() {
+        if local.generation == process_generation() {
             local
         } else {
             self.replace_after_fork(p)

@@ -17,7 +17,8 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::ptr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use ureq::Timeout;
@@ -222,6 +223,34 @@ impl Sockets {
     }
 }
 
+/// Forks this process is away from the one that first made a client: bumped in every forked
+/// child by a `pthread_atfork` handler.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Whether the handler is in place.
+static AT_FORK: OnceLock<bool> = OnceLock::new();
+
+extern "C" fn forked_child() {
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Tells a forked child from its parent: a value that differs in a child from what it was in
+/// the parent at the fork. Every call asks, so it is an atomic load, not `getpid` (a system
+/// call since glibc stopped caching the pid). A fork that bypasses libc's `fork` (a raw
+/// `clone`) runs no handler; a child made that way must exec before it uses a client, as a
+/// `vfork` child must. Should the handler not install (no memory), the pid is used instead.
+pub(crate) fn process_generation() -> u64 {
+    let handler = *AT_FORK.get_or_init(|| {
+        // SAFETY: registers a handler that only bumps an atomic, which is async-signal-safe as
+        // a handler that runs in a forked child must be.
+        unsafe { libc::pthread_atfork(None, None, Some(forked_child)) == 0 }
+    });
+    if handler {
+        GENERATION.load(Ordering::Acquire)
+    } else {
+        (1 << 63) | u64::from(std::process::id())
+    }
+}
+
 /// Opens the TCP connections of one client (see the module doc).
 pub(crate) struct TcpConnector {
     pub(crate) sockets: Arc<Sockets>,
@@ -265,6 +294,9 @@ impl<In: Transport> Connector<In> for TcpConnector {
             buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
             read_timeout: SLICE,
             answered: false,
+            pending: Vec::new(),
+            pending_deadline: (None, Timeout::Global),
+            used_since_probe: false,
         })))
     }
 }
@@ -410,7 +442,20 @@ pub(crate) struct TcpTransport {
     /// Whether any byte ever arrived on this connection: a request sent after that is sent on a
     /// reused connection.
     answered: bool,
+    /// Bytes ureq handed over but that are not sent yet. ureq hands over a request's head and
+    /// its body separately; sent as they come, they would be two segments, and the server (or a
+    /// proxy) would wake twice and could meet Nagle's algorithm and a delayed ACK between them
+    /// (a 40 ms stall). Held here, they leave in one `send` when the answer is awaited, or as
+    /// soon as they would outgrow [`COALESCE_MAX`].
+    pending: Vec<u8>,
+    /// The write deadline of the last bytes added to `pending`.
+    pending_deadline: (Option<Instant>, Timeout),
+    /// Whether the connection sent or received anything since [`Transport::is_open`] last ran.
+    used_since_probe: bool,
 }
+
+/// Most bytes held back for one `send`; more are sent at once, from ureq's own buffer.
+const COALESCE_MAX: usize = 16 * 1024;
 
 impl std::fmt::Debug for TcpTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -435,6 +480,38 @@ impl TcpTransport {
         }
         Ok(())
     }
+
+    /// Sends the held-back bytes, if any.
+    fn flush(&mut self) -> Result<(), ureq::Error> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let (end, reason) = self.pending_deadline;
+        let sent = send_all(&self.stream, &self.pending, end, reason);
+        self.pending.clear();
+        sent
+    }
+}
+
+/// Writes all of `out`, waiting in slices.
+fn send_all(
+    stream: &TcpStream,
+    mut out: &[u8],
+    end: Option<Instant>,
+    reason: Timeout,
+) -> Result<(), ureq::Error> {
+    let mut stream = stream;
+    while !out.is_empty() {
+        #[cfg(test)]
+        counters::SENDS.set(counters::SENDS.get() + 1);
+        match stream.write(out) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+            Ok(n) => out = &out[n..],
+            Err(e) if is_wait(&e) => keep_waiting(end, reason)?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 impl Transport for TcpTransport {
@@ -451,21 +528,24 @@ impl Transport for TcpTransport {
                 c.reused.set(Some(answered));
             }
         });
+        self.used_since_probe = true;
         let (end, reason) = deadline(timeout.for_write())?;
-        let mut out = &self.buffers.output()[..amount];
-        let mut stream = &*self.stream;
-        while !out.is_empty() {
-            match stream.write(out) {
-                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
-                Ok(n) => out = &out[n..],
-                Err(e) if is_wait(&e) => keep_waiting(end, reason)?,
-                Err(e) => return Err(e.into()),
+        if self.pending.len() + amount > COALESCE_MAX {
+            self.flush()?;
+            if amount > COALESCE_MAX {
+                return send_all(&self.stream, &self.buffers.output()[..amount], end, reason);
             }
         }
+        self.pending
+            .extend_from_slice(&self.buffers.output()[..amount]);
+        self.pending_deadline = (end, reason);
         Ok(())
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.used_since_probe = true;
+        // Every exchange ends in a read: the request goes out here, whole, before it.
+        self.flush()?;
         let (end, reason) = deadline(timeout.for_read())?;
         loop {
             self.fit_read_timeout(end)?;
@@ -491,7 +571,20 @@ impl Transport for TcpTransport {
 
     /// One system call: a peek that must find nothing to read. Bytes nobody asked for, an end
     /// of stream or an error all mean the connection is not fit for another request.
+    ///
+    /// ureq asks twice per kept-alive call: when the connection goes back to the pool, right
+    /// after its answer, and when it is taken out again for the next request. Only the second
+    /// probe is made: it sees everything the first would have (bytes after the answer are still
+    /// in the socket), and what arrived since. The first is told apart by the I/O before it.
     fn is_open(&mut self) -> bool {
+        if !self.pending.is_empty() {
+            return false;
+        }
+        if std::mem::take(&mut self.used_since_probe) {
+            return true;
+        }
+        #[cfg(test)]
+        counters::PROBES.set(counters::PROBES.get() + 1);
         let mut byte = 0u8;
         // SAFETY: a one-byte buffer for a one-byte peek on an open descriptor.
         let n = unsafe {
@@ -503,5 +596,104 @@ impl Transport for TcpTransport {
             )
         };
         n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+    }
+}
+
+/// System calls of the current thread's connections, counted in tests only.
+#[cfg(test)]
+pub(crate) mod counters {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// `write` calls on a socket.
+        pub(crate) static SENDS: Cell<usize> = const { Cell::new(0) };
+        /// Peeks made by `is_open`.
+        pub(crate) static PROBES: Cell<usize> = const { Cell::new(0) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::thread;
+
+    use super::counters::{PROBES, SENDS};
+    use crate::{Client, Options};
+
+    const ANSWER: &str = r#"{"existsWhatsapp":true,"urlAvatar":""}"#;
+
+    /// A server that answers every request on one connection, then stops after `requests`.
+    fn serve(requests: usize) -> (String, thread::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut writer = stream.try_clone().unwrap();
+            let mut reader = BufReader::new(stream);
+            for _ in 0..requests {
+                let mut len = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; len];
+                reader.read_exact(&mut body).unwrap();
+                write!(
+                    writer,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{ANSWER}",
+                    ANSWER.len()
+                )
+                .unwrap();
+            }
+        });
+        (url, server)
+    }
+
+    fn client(url: String) -> Client {
+        let options = Options {
+            api_url: Some(url),
+            rate_limit_per_sec: 0.0,
+            proxy: Some(String::new()),
+            ..Options::default()
+        };
+        Client::with_options(
+            "1101000001",
+            "d75b3a66374942c5b3c019c698abc2067e15",
+            &options,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn one_send_per_request() {
+        let (url, server) = serve(10);
+        let client = client(url);
+        SENDS.set(0);
+        for _ in 0..10 {
+            client.get_avatar("79001234567").unwrap();
+        }
+        // Head and body together, and one connection for all: one send per request.
+        assert_eq!(SENDS.get(), 10);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn one_probe_per_reuse() {
+        let (url, server) = serve(10);
+        let client = client(url);
+        PROBES.set(0);
+        for _ in 0..10 {
+            client.get_avatar("79001234567").unwrap();
+        }
+        // The first call opens the connection; the nine others take it from the pool.
+        assert_eq!(PROBES.get(), 9);
+        server.join().unwrap();
     }
 }

@@ -24,8 +24,11 @@ release the GIL, so threads sharing one Client run in parallel.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from typing import Optional, Union
+import threading
+from collections import OrderedDict
+from typing import Any, Optional, Tuple, Union
 
 from ._errors import (
     AuthError,
@@ -85,7 +88,7 @@ def get_avatar(
     max_body_bytes: int = 1048576,
     allow_insecure_http: bool = False,
 ) -> Avatar:
-    """Asks the service for the avatar of ``chat_id`` with a throw-away :class:`Client`.
+    """Asks the service for the avatar of ``chat_id`` with a cached :class:`Client`.
 
     Same as ``Client(id_instance, api_token_instance, **options).get_avatar(chat_id)``: the
     options (keyword-only) are the Client's, with the same defaults, units and bounds (see
@@ -94,21 +97,73 @@ def get_avatar(
     option, nothing sent) or ``TypeError``, as ``Client.get_avatar`` does. The GIL is
     released while the call waits on the network.
 
-    For more than one call, make a Client once and reuse it: it keeps the connection alive
-    and paces all calls together.
+    Calls with the same arguments and options (the chat id aside) share one cached Client, so
+    a loop of them keeps its connection alive and is paced as one client. The cache holds the
+    last 16 sets of settings; its keys hold a salted digest of the token, never the token. A
+    ``ca_file`` is read when its Client is made, not again.
     """
-    client = Client(
+    key = _one_shot_key(
         id_instance,
         api_token_instance,
-        api_url=api_url,
-        timeout=timeout,
-        connect_timeout=connect_timeout,
-        max_retries=max_retries,
-        rate_limit=rate_limit,
-        user_agent=user_agent,
-        ca_file=ca_file,
-        proxy=proxy,
-        max_body_bytes=max_body_bytes,
-        allow_insecure_http=allow_insecure_http,
+        (
+            api_url,
+            timeout,
+            connect_timeout,
+            max_retries,
+            rate_limit,
+            user_agent,
+            None if ca_file is None else os.fspath(ca_file),
+            proxy,
+            max_body_bytes,
+            allow_insecure_http,
+        ),
     )
+    client = None
+    if key is not None:
+        with _one_shot_lock:
+            client = _one_shot_cache.get(key)
+            if client is not None:
+                _one_shot_cache.move_to_end(key)
+    if client is None:
+        client = Client(
+            id_instance,
+            api_token_instance,
+            api_url=api_url,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            user_agent=user_agent,
+            ca_file=ca_file,
+            proxy=proxy,
+            max_body_bytes=max_body_bytes,
+            allow_insecure_http=allow_insecure_http,
+        )
+        if key is not None:
+            with _one_shot_lock:
+                _one_shot_cache[key] = client
+                while len(_one_shot_cache) > _ONE_SHOT_CLIENTS:
+                    _one_shot_cache.popitem(last=False)
     return client.get_avatar(chat_id)
+
+
+# The clients of get_avatar(...), most recently used last.
+_ONE_SHOT_CLIENTS = 16
+_one_shot_cache: "OrderedDict[Tuple[Any, ...], Client]" = OrderedDict()
+_one_shot_lock = threading.Lock()
+# Salts the token's digest, so that a key shown somewhere cannot be checked against a guess
+# from outside this process.
+_one_shot_salt = os.urandom(16)
+
+
+def _one_shot_key(id_instance: Any, token: Any, options: Tuple[Any, ...]) -> Optional[Tuple[Any, ...]]:
+    """The cache key, or None for arguments the Client must see (and refuse) itself."""
+    if not isinstance(id_instance, (str, int)) or not isinstance(token, str):
+        return None
+    try:
+        hash(options)
+    except TypeError:
+        return None
+    digest = hashlib.blake2b(token.encode("utf-8", "surrogatepass"), key=_one_shot_salt).digest()
+    # Types too: True and 1 are equal keys, but the Client may accept one and refuse the other.
+    return (type(id_instance), id_instance, digest, tuple((type(v), v) for v in options))
