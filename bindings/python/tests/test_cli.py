@@ -496,3 +496,39 @@ def test_readme_cli_snippet_runs(standin: str, tmp_path: Path) -> None:
     # The last command prints the CSV of one chat id.
     rows = list(csv.DictReader(io.StringIO(r.stdout[r.stdout.index("chatId,"):])))
     assert [row["urlAvatar"] for row in rows] == [url("79001234567@c.us")]
+
+
+@pytest.mark.parametrize(
+    "fmt, content",
+    [("csv", '{"chatId": "79001234567", "urlAvatar": ""}\n'), ("json", "chatId,existsWhatsapp\n79001234567,true\n")],
+)
+def test_resume_refuses_a_file_of_the_other_format(standin: str, tmp_path: Path, fmt: str, content: str) -> None:
+    out = tmp_path / "out"
+    out.write_text(content)
+    r = greenapi("avatars", "--format", fmt, "--output", str(out), "--resume", env=env_for(standin), stdin="79001234567\n")
+    assert r.returncode == 2, r.stderr
+    assert str(out) in r.stderr and fmt in r.stderr
+    assert out.read_text() == content
+
+
+def test_resume_csv_asks_again_a_row_with_missing_columns(
+    standin: str, tmp_path: Path, stats: Callable[[], Dict[str, Any]], reset_stats: Callable[[], None]
+) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("chatId,existsWhatsapp,available,urlAvatar,reason,error,httpStatus,message\n79001234567,true\n")
+    reset_stats()
+    r = greenapi("avatars", "--format", "csv", "--output", str(out), "--resume", env=env_for(standin), stdin="79001234567\n")
+    assert r.returncode == 0, r.stderr
+    assert stats()["requests"] == 1
+
+
+def test_cli_passes_mypy_strict(tmp_path: Path) -> None:
+    import greenapi
+
+    package = Path(greenapi.__file__).parent
+    r = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.10",
+         str(package / "_cli.py"), str(package / "__main__.py")],
+        capture_output=True, text=True, cwd=str(tmp_path), timeout=600, stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -223,7 +223,10 @@ def _answered(lines: List[str], fmt: str) -> Set[str]:
     done: Set[str] = set()
     if fmt == "csv":
         for row in csv.DictReader(lines):
-            if row.get("chatId") and not row.get("error") and None not in row:
+            # A row with too few or too many cells is not one this program wrote whole.
+            if None in row or None in row.values():
+                continue
+            if row["chatId"] and not row["error"]:
                 done.add(row["chatId"])
         return done
     for line in lines:
@@ -234,6 +237,13 @@ def _answered(lines: List[str], fmt: str) -> Set[str]:
         if isinstance(record, dict) and isinstance(record.get("chatId"), str) and "error" not in record:
             done.add(record["chatId"])
     return done
+
+
+def _looks_like(first_line: str, fmt: str) -> bool:
+    """Whether the first line of an output file is one this program writes in ``fmt``."""
+    if fmt == "csv":
+        return first_line.rstrip("\r\n") == ",".join(CSV_COLUMNS)
+    return first_line.lstrip().startswith("{")
 
 
 def _open_for_resume(path: str, fmt: str) -> Tuple[IO[str], Set[str], bool]:
@@ -248,6 +258,8 @@ def _open_for_resume(path: str, fmt: str) -> Tuple[IO[str], Set[str], bool]:
         if end < len(data):
             f.truncate(end)
     lines = data[:end].decode("utf-8", errors="replace").splitlines(keepends=True)
+    if lines and not _looks_like(lines[0], fmt):
+        raise UsageError(f"{path} is not {fmt} output of {PROG}; --resume continues a file of the same --format")
     stream = open(path, "a", encoding="utf-8", newline="")
     return stream, _answered(lines, fmt), end == 0
 
@@ -336,16 +348,19 @@ class Interrupt:
     def __init__(self) -> None:
         self.requested = False
         self._batch: Optional[AvatarIterator] = None
+        self._installed = False
         self._previous: Any = None
 
     def __enter__(self) -> Interrupt:
         if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        if self._installed:
+            # None: the handler was not set from Python; the default is the closest there is.
+            signal.signal(signal.SIGINT, signal.SIG_DFL if self._previous is None else self._previous)
 
     def watch(self, batch: AvatarIterator) -> None:
         self._batch = batch
