@@ -307,6 +307,7 @@ class Progress:
         self._start = clock()
         self._drawn = -1.0
         self._done = 0
+        self._drawn_done = -1
         self._active = total > 0 and stream.isatty()
 
     def update(self, done: int) -> None:
@@ -329,10 +330,12 @@ class Progress:
             bar = " [" + "#" * filled + "." * (width - filled) + "]"
         self._stream.write(f"\r{counts}{bar}{tail}\x1b[K")
         self._stream.flush()
+        self._drawn_done = self._done
 
     def finish(self) -> None:
         if self._active:
-            self._draw(self._clock())
+            if self._drawn_done != self._done:
+                self._draw(self._clock())
             self._stream.write("\n")
             self._stream.flush()
 
@@ -401,8 +404,6 @@ def _avatars(args: argparse.Namespace) -> int:
             interrupt.watch(batch)
             try:
                 for done, (chat_id, result) in enumerate(batch, 1):
-                    if interrupt.requested and isinstance(result, GreenApiError) and result.code == "cancelled":
-                        continue  # stopped by the Ctrl-C, not an answer of the service
                     failed += isinstance(result, GreenApiError)
                     writer.write(_record(chat_id, result))
                     progress.update(done)
