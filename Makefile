@@ -11,7 +11,7 @@
 #   make test-python    bash bindings/python/run-tests.sh
 #   make venv           bash bindings/python/run-tests.sh --install-only (module into .venv)
 #   make bench          GetAvatar clients side by side on loopback (docs/BENCHMARKS.md, docs/bench.png)
-#   make demo           the C and Python examples (real service if GREEN_API_* are set)
+#   make demo           the C and Python examples, the command line (real service if GREEN_API_* are set)
 #   make clean
 
 SHELL := bash
@@ -282,13 +282,19 @@ demo:
 		echo "--- C example"; $(BUILD)/get_avatar $$ids || status=1; \
 		echo "--- Python example"; \
 		.venv/bin/python bindings/python/examples/get_avatar.py $$ids || status=1; \
+		printf '%s\n' $$ids >$(BUILD)/demo-ids.txt; \
+		echo "--- command line: greenapi avatars $(BUILD)/demo-ids.txt"; \
+		.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt || status=1; \
 		exit $$status; \
 	else \
 		echo "demo: GREEN_API_ID_INSTANCE/GREEN_API_TOKEN not set: using the stand-in server"; \
+		printf '%s\n' $(DEMO_IDS) >$(BUILD)/demo-ids.txt; \
 		scripts/with-standin.sh -- bash -euo pipefail -c '\
 			echo "--- C example"; $(BUILD)/get_avatar $(DEMO_IDS); \
 			echo "--- Python example"; \
-			.venv/bin/python bindings/python/examples/get_avatar.py $(DEMO_IDS)'; \
+			.venv/bin/python bindings/python/examples/get_avatar.py $(DEMO_IDS); \
+			echo "--- command line: greenapi avatars $(BUILD)/demo-ids.txt"; \
+			.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt'; \
 	fi
 
 clean:

@@ -50,3 +50,9 @@ def test_wheel_in_a_fresh_venv_runs_the_example(tmp_path, standin):
 
     where = run([vpy, "-c", "import greenapi._native as n; print(n.__file__)"], tmp_path, env).stdout.strip()
     assert Path(where).is_relative_to(venv), where
+
+    # The command line comes with the wheel: the console script and python -m greenapi.
+    r = run([venv / "bin" / "greenapi", "avatar", "79001234567"], tmp_path, env, timeout=120)
+    assert '"urlAvatar": "https://pps.whatsapp.net/v/stand-in/79001234567@c.us.jpg"' in r.stdout, r.stdout
+    r = run([vpy, "-m", "greenapi", "--version"], tmp_path, env)
+    assert r.stdout == f"greenapi {greenapi.__version__}\n"
