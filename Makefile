@@ -7,6 +7,8 @@
 #   make test-valgrind  the same C tests without sanitizers, under valgrind
 #   make test-python    bash bindings/python/run-tests.sh
 #   make venv           bash bindings/python/run-tests.sh --install-only (module into .venv)
+#   make fuzz           each fuzz target (fuzz/) for FUZZ_SECONDS (60) s; not part of make test
+#   make sanitize       the stress test under ThreadSanitizer, the FFI unit tests under Miri
 #   make bench          cost of one call on loopback next to a hand-written HTTP exchange
 #   make demo           the C and Python examples (real service if GREEN_API_* are set)
 #   make clean
@@ -56,7 +58,7 @@ DEMO_IDS := 79001234567@c.us 79001234567 120363043968066561@g.us 120650379300963
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib header test test-rust test-c test-valgrind test-python venv bench demo clean \
-	rust-tools valgrind-tool c-asan c-plain readme-example demo-c
+	rust-tools valgrind-tool c-asan c-plain readme-example demo-c fuzz nightly-tools
 
 all: lib
 
@@ -92,6 +94,28 @@ valgrind-tool:
 		echo "installing valgrind"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq valgrind </dev/null; }
+
+# ---- fuzzing -----------------------------------------------------------------------------------
+
+# Each target starts from its own corpus (fuzz/corpus/, not committed) and the committed one
+# (tests/fuzz-corpus/, which make test replays); a finding is written to fuzz/artifacts/ and
+# fails the run: check it in under tests/fuzz-corpus/<target>/ with a name that says what it is.
+FUZZ_TARGETS := decoder options c_chat_id
+FUZZ_SECONDS ?= 60
+fuzz: nightly-tools
+	@command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t; \
+		echo "=== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+		cargo +nightly fuzz run -O $$t fuzz/corpus/$$t tests/fuzz-corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=30 -print_final_stats=1 || exit 1; \
+	done
+
+nightly-tools:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@rustup +nightly component list --installed | grep -q '^rust-src' || \
+		rustup +nightly component add rust-src
+	@rustup +nightly component list --installed | grep -q '^miri' || rustup +nightly component add miri
 
 # ---- C and C++ ---------------------------------------------------------------------------------
 
