@@ -8,7 +8,8 @@
 #   make test-python    bash bindings/python/run-tests.sh
 #   make venv           bash bindings/python/run-tests.sh --install-only (module into .venv)
 #   make fuzz           each fuzz target (fuzz/) for FUZZ_SECONDS (60) s; not part of make test
-#   make sanitize       the stress test under ThreadSanitizer, the FFI unit tests under Miri
+#   make sanitize       stress, client and batch tests under ThreadSanitizer (std rebuilt: slow)
+#   make test-miri      the FFI tests that need no network (src/ffi/boundary_tests.rs) under Miri
 #   make bench          cost of one call on loopback next to a hand-written HTTP exchange
 #   make demo           the C and Python examples (real service if GREEN_API_* are set)
 #   make clean
@@ -58,7 +59,8 @@ DEMO_IDS := 79001234567@c.us 79001234567 120363043968066561@g.us 120650379300963
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib header test test-rust test-c test-valgrind test-python venv bench demo clean \
-	rust-tools valgrind-tool c-asan c-plain readme-example demo-c fuzz nightly-tools
+	rust-tools valgrind-tool c-asan c-plain readme-example demo-c fuzz nightly-tools \
+	sanitize test-miri test-stress-valgrind
 
 all: lib
 
@@ -75,8 +77,10 @@ test:
 	cargo fmt --check
 	cargo clippy --all-targets --all-features -- -D warnings
 	cargo test --all-features
+	$(MAKE) --no-print-directory test-miri
 	$(MAKE) --no-print-directory test-c
 	$(MAKE) --no-print-directory test-valgrind
+	$(MAKE) --no-print-directory test-stress-valgrind
 	$(MAKE) --no-print-directory test-python
 	@echo "make test: all passed"
 
@@ -110,6 +114,36 @@ fuzz: nightly-tools
 		cargo +nightly fuzz run -O $$t fuzz/corpus/$$t tests/fuzz-corpus/$$t -- \
 			-max_total_time=$(FUZZ_SECONDS) -timeout=30 -print_final_stats=1 || exit 1; \
 	done
+
+# ---- sanitizers and Miri -----------------------------------------------------------------------
+
+HOST := $(shell rustc -vV | sed -n 's/^host: //p')
+HOST_ENV := $(shell echo '$(HOST)' | tr 'a-z-' 'A-Z_')
+
+# Miri checks every pointer the C functions read or write against its allocation, and leaks.
+# Isolation off: the client reads the clock and its process id.
+test-miri: nightly-tools
+	MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test --target-dir target/miri --lib ffi::
+
+# ThreadSanitizer needs std rebuilt with it (-Zbuild-std), in a target dir of its own. Fewer
+# stress calls (it runs 5 to 15 times slower). The batch test that counts requests per second
+# of arrival at the server is skipped: under this slowdown arrivals bunch up.
+sanitize: nightly-tools
+	RUSTFLAGS=-Zsanitizer=thread TSAN_OPTIONS=halt_on_error=1 GA_STRESS_CALLS=200 \
+		cargo +nightly test -Zbuild-std --target $(HOST) --target-dir target/tsan \
+		--test stress --test client --test batch -- --test-threads=1 \
+		--skip pacing_spaces_a_batch_and_single_calls_together
+	$(MAKE) --no-print-directory test-miri
+
+# The stress test (60 calls a thread) under valgrind. Only definite and indirect leaks count:
+# the test's own server threads are still running at exit, and their stacks show as
+# "possibly lost".
+test-stress-valgrind: valgrind-tool
+	GA_STRESS_CALLS=60 GA_STRESS_TIMEOUT_MS=10000 \
+	CARGO_TARGET_$(HOST_ENV)_RUNNER="$(VALGRIND) --error-exitcode=1 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+		--suppressions=$(CURDIR)/tests/c/valgrind.supp --quiet" \
+		cargo test --test stress -- --test-threads=1
 
 nightly-tools:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
