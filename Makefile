@@ -10,6 +10,9 @@
 #   make test-valgrind  the same C tests without sanitizers, under valgrind
 #   make test-python    bash bindings/python/run-tests.sh
 #   make venv           bash bindings/python/run-tests.sh --install-only (module into .venv)
+#   make fuzz           each fuzz target (fuzz/) for FUZZ_SECONDS (60) s; not part of make test
+#   make sanitize       stress, client and batch tests under ThreadSanitizer (std rebuilt: slow)
+#   make test-miri      the FFI tests that need no network (src/ffi/boundary_tests.rs) under Miri
 #   make bench          GetAvatar clients side by side on loopback (docs/BENCHMARKS.md, docs/bench.png)
 #   make demo           the C and Python examples, the command line (real service if GREEN_API_* are set)
 #   make clean
@@ -63,7 +66,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib header test test-rust test-c test-valgrind test-python venv bench demo clean \
 	rust-tools valgrind-tool c-asan c-plain readme-example demo-c install-lib install uninstall \
-	test-install install-tools
+	test-install install-tools fuzz nightly-tools sanitize test-miri test-stress-valgrind
 
 all: lib
 
@@ -80,9 +83,11 @@ test:
 	cargo fmt --check
 	cargo clippy --all-targets --all-features -- -D warnings
 	cargo test --all-features
+	$(MAKE) --no-print-directory test-miri
 	$(MAKE) --no-print-directory test-c
 	$(MAKE) --no-print-directory test-valgrind
 	$(MAKE) --no-print-directory test-install
+	$(MAKE) --no-print-directory test-stress-valgrind
 	$(MAKE) --no-print-directory test-python
 	@echo "make test: all passed"
 
@@ -100,6 +105,58 @@ valgrind-tool:
 		echo "installing valgrind"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq valgrind </dev/null; }
+
+# ---- fuzzing -----------------------------------------------------------------------------------
+
+# Each target starts from its own corpus (fuzz/corpus/, not committed) and the committed one
+# (tests/fuzz-corpus/, which make test replays); a finding is written to fuzz/artifacts/ and
+# fails the run: check it in under tests/fuzz-corpus/<target>/ with a name that says what it is.
+FUZZ_TARGETS := decoder options c_chat_id
+FUZZ_SECONDS ?= 60
+fuzz: nightly-tools
+	@command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t; \
+		echo "=== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+		cargo +nightly fuzz run -O $$t fuzz/corpus/$$t tests/fuzz-corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=30 -print_final_stats=1 || exit 1; \
+	done
+
+# ---- sanitizers and Miri -----------------------------------------------------------------------
+
+HOST := $(shell rustc -vV | sed -n 's/^host: //p')
+HOST_ENV := $(shell echo '$(HOST)' | tr 'a-z-' 'A-Z_')
+
+# Miri checks every pointer the C functions read or write against its allocation, and leaks.
+# Isolation off: the client reads the clock and its process id.
+test-miri: nightly-tools
+	MIRIFLAGS=-Zmiri-disable-isolation cargo +nightly miri test --target-dir target/miri --lib ffi::
+
+# ThreadSanitizer needs std rebuilt with it (-Zbuild-std), in a target dir of its own. Fewer
+# stress calls (it runs 5 to 15 times slower). The batch test that counts requests per second
+# of arrival at the server is skipped: under this slowdown arrivals bunch up.
+sanitize: nightly-tools
+	RUSTFLAGS=-Zsanitizer=thread TSAN_OPTIONS=halt_on_error=1 GA_STRESS_CALLS=200 \
+		cargo +nightly test -Zbuild-std --target $(HOST) --target-dir target/tsan \
+		--test stress --test client --test batch -- --test-threads=1 \
+		--skip pacing_spaces_a_batch_and_single_calls_together
+	$(MAKE) --no-print-directory test-miri
+
+# The stress test (60 calls a thread) under valgrind. Only definite and indirect leaks count:
+# the test's own server threads are still running at exit, and their stacks show as
+# "possibly lost".
+test-stress-valgrind: valgrind-tool
+	GA_STRESS_CALLS=60 GA_STRESS_TIMEOUT_MS=10000 \
+	CARGO_TARGET_$(HOST_ENV)_RUNNER="$(VALGRIND) --error-exitcode=1 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+		--suppressions=$(CURDIR)/tests/c/valgrind.supp --quiet" \
+		cargo test --test stress -- --test-threads=1
+
+nightly-tools:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@rustup +nightly component list --installed | grep -q '^rust-src' || \
+		rustup +nightly component add rust-src
+	@rustup +nightly component list --installed | grep -q '^miri' || rustup +nightly component add miri
 
 # ---- C and C++ ---------------------------------------------------------------------------------
 

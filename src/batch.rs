@@ -182,7 +182,7 @@ fn work(client: &Client, shared: &Shared, tx: &Sender<(usize, Result<Avatar, Err
         let Some(chat_id) = shared.jobs.get(job) else {
             return;
         };
-        let result = client.get_avatar_interruptible(chat_id, &aborted);
+        let result = client.get_normalized(chat_id, &aborted);
         if tx.send((job, result)).is_err() {
             return;
         }

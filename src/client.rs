@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ureq::Agent;
 use ureq::config::Config;
-use ureq::http::{StatusCode, Uri};
+use ureq::http::{HeaderMap, StatusCode, Uri};
 use ureq::tls::TlsConfig;
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector};
 
@@ -171,8 +171,8 @@ struct RequestBody<'a> {
 
 /// What one attempt produced, before the retry decision.
 #[derive(Debug)]
-struct Failure {
-    error: Error,
+pub(crate) struct Failure {
+    pub(crate) error: Error,
     retryable: bool,
     retry_after: Option<Duration>,
 }
@@ -271,7 +271,17 @@ impl Client {
         interrupt: &dyn Fn() -> bool,
     ) -> Result<Avatar, Error> {
         let chat_id = validate::normalize_chat_id(chat_id)?;
-        let body = serde_json::to_vec(&RequestBody { chat_id: &chat_id })
+        self.get_normalized(&chat_id, interrupt)
+    }
+
+    /// [`Client::get_avatar_interruptible`] for an id [`validate::normalize_chat_id`] already
+    /// gave: normalising it again would refuse a long phone number, which grows by `@c.us`.
+    pub(crate) fn get_normalized(
+        &self,
+        chat_id: &str,
+        interrupt: &dyn Fn() -> bool,
+    ) -> Result<Avatar, Error> {
+        let body = serde_json::to_vec(&RequestBody { chat_id })
             .map_err(|e| Error::invalid(format!("chat_id cannot be encoded: {e}")))?;
         // Only the client's own flag is looked at before the call: the caller's check is asked
         // while the call waits, so a fast call never pays for it.
@@ -409,8 +419,8 @@ impl Client {
             .send(body)
             .map_err(|e| self.transport_failure(e))?;
         let status = response.status();
-        if status == StatusCode::OK {
-            let bytes = response
+        let body = if status == StatusCode::OK {
+            response
                 .body_mut()
                 .with_config()
                 .limit(self.max_body_bytes)
@@ -419,8 +429,33 @@ impl Client {
                 .map_err(|f| Failure {
                     error: f.error.with_status(200),
                     ..f
-                })?;
-            let mut avatar = parse_body(&bytes).map_err(|e| Failure {
+                })?
+        } else {
+            let mut text = Vec::new();
+            // A failure to read the error body only loses the explanation, not the status.
+            let _ = response
+                .body_mut()
+                .with_config()
+                .limit(u64::MAX)
+                .reader()
+                .take(ERROR_BODY_READ)
+                .read_to_end(&mut text);
+            text
+        };
+        self.decode(status, response.headers(), &body)
+    }
+
+    /// What an answer means, from its status, headers and the body bytes read (for a 200 the
+    /// whole body, for any other status at most [`ERROR_BODY_READ`] bytes of it). Pure: no I/O,
+    /// so that it can be fuzzed with any status, headers and bytes.
+    pub(crate) fn decode(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Avatar, Failure> {
+        if status == StatusCode::OK {
+            let mut avatar = parse_body(body).map_err(|e| Failure {
                 // The parser quotes what it could not read, and that came from the body.
                 error: Error::new(e.kind(), self.clean(e.message())).with_status(200),
                 retryable: false,
@@ -440,21 +475,11 @@ impl Client {
             return Ok(avatar);
         }
         let code = status.as_u16();
-        let retry_after = response
-            .headers()
+        let retry_after = headers
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let mut text = Vec::new();
-        // A failure to read the error body only loses the explanation, not the status.
-        let _ = response
-            .body_mut()
-            .with_config()
-            .limit(u64::MAX)
-            .reader()
-            .take(ERROR_BODY_READ)
-            .read_to_end(&mut text);
         let kind = ErrorKind::from_status(code);
         let reason = status.canonical_reason().unwrap_or("");
         let mut message = format!("HTTP {code} {reason}").trim_end().to_string();
@@ -463,7 +488,7 @@ impl Client {
         } else if (300..400).contains(&code) {
             message.push_str(" (redirects are not followed: the token is in the URL)");
         }
-        let detail = self.excerpt(&text);
+        let detail = self.excerpt(body);
         if !detail.is_empty() {
             message.push_str(": ");
             message.push_str(&detail);

@@ -25,6 +25,9 @@ mod transport;
 mod validate;
 
 pub mod ffi;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "python")]
 mod python;
 

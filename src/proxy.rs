@@ -57,7 +57,11 @@ fn parse(url: &str, name: &str) -> Result<Proxy, Error> {
         ))
     };
     let proxy = Proxy::new(url).map_err(|_| invalid())?;
-    if proxy.host().is_empty() {
+    let in_range = proxy
+        .uri()
+        .authority()
+        .is_some_and(|a| validate::port_in_range(a.as_str()));
+    if proxy.host().is_empty() || !in_range {
         return Err(invalid());
     }
     match proxy.protocol() {
@@ -304,6 +308,10 @@ mod tests {
             "::nonsense::",
             "http://",
             "http://u:%ff@proxy.example",
+            // ureq would connect to the scheme's default port instead.
+            "http://proxy.example:99999",
+            "http://u:secret@proxy.example:65536",
+            "https://proxy.example:0",
         ] {
             let e = parse(bad, "HTTPS_PROXY").unwrap_err();
             assert!(

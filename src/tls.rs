@@ -20,6 +20,9 @@ use ureq::unversioned::transport::{
 use crate::error::{Error, ErrorKind};
 use crate::options::Options;
 
+/// The largest `ca_file` read: Mozilla's whole bundle is about 200 KiB.
+const MAX_CA_FILE_BYTES: u64 = 16 << 20;
+
 /// Root sets made from `ca_file`s, most recently made last: clients that trust the same file
 /// share one set and one rustls configuration.
 static CA_ROOTS: Mutex<Vec<Arc<Roots>>> = Mutex::new(Vec::new());
@@ -41,8 +44,24 @@ pub(crate) fn root_certs(options: &Options) -> Result<RootCerts, Error> {
         return Ok(RootCerts::WebPki);
     };
     let shown = path.display();
-    let pem = std::fs::read(path)
-        .map_err(|e| Error::invalid(format!("ca_file {shown} cannot be read: {e}")))?;
+    let unreadable =
+        |e: std::io::Error| Error::invalid(format!("ca_file {shown} cannot be read: {e}"));
+    // Asked before opening: opening a FIFO blocks until a writer comes, and a device such as
+    // /dev/zero never ends.
+    if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
+        return Err(Error::invalid(format!(
+            "ca_file {shown} is not a regular file"
+        )));
+    }
+    let mut pem = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem))
+        .map_err(unreadable)?;
+    if pem.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(Error::invalid(format!(
+            "ca_file {shown} is larger than {MAX_CA_FILE_BYTES} bytes"
+        )));
+    }
     let mut certs: Vec<Certificate<'static>> = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
@@ -305,5 +324,33 @@ mod tests {
         assert!(!Arc::ptr_eq(&a, &c));
         std::fs::remove_file(path).unwrap();
         std::fs::remove_file(other).unwrap();
+    }
+
+    /// `/dev/zero` would be read until memory runs out, a FIFO with no writer would block the
+    /// open forever, a directory is no file at all: each is refused, at once.
+    #[test]
+    fn a_ca_file_that_is_not_a_regular_file_is_refused() {
+        let dir = std::env::temp_dir().join(format!("greenapi-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for path in ["/dev/zero".into(), fifo, dir.clone()] {
+            let options = Options {
+                ca_file: Some(path.clone()),
+                ..Options::default()
+            };
+            let Err(e) = root_certs(&options) else {
+                panic!("{} accepted", path.display())
+            };
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+            assert!(
+                e.message().contains("not a regular file"),
+                "{}",
+                e.message()
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -99,6 +99,9 @@ pub(crate) fn api_url(raw: &str, allow_insecure_http: bool) -> Result<BaseUrl, E
         return Err(bad("must not carry credentials"));
     }
     let uri: ureq::http::Uri = trimmed.parse().map_err(|_| bad("is not a valid URL"))?;
+    if !port_in_range(authority) {
+        return Err(bad("has a port out of range (1 to 65535)"));
+    }
     let host = uri
         .host()
         .filter(|h| !h.is_empty())
@@ -114,6 +117,20 @@ pub(crate) fn api_url(raw: &str, allow_insecure_http: bool) -> Result<BaseUrl, E
         url: format!("{scheme}://{rest}"),
         host,
     })
+}
+
+/// Whether the port of `authority` (`host`, `host:port`, `[v6]:port`, after any user
+/// information) is absent or from 1 to 65535. The URL parser takes any digits, and ureq then
+/// quietly connects to the scheme's default port instead: another service than the one named.
+pub(crate) fn port_in_range(authority: &str) -> bool {
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let after_host = host_port
+        .rfind(']')
+        .map_or(host_port, |i| &host_port[i + 1..]);
+    match after_host.rsplit_once(':') {
+        None | Some((_, "")) => true,
+        Some((_, port)) => port.parse::<u16>().is_ok_and(|p| p != 0),
+    }
 }
 
 /// Whether `host` is loopback: a loopback IP literal, or a `localhost` name, which the
@@ -223,6 +240,10 @@ mod tests {
             "https://host/#f",
             "https:// host",
             "https://",
+            // ureq would connect to the scheme's default port instead.
+            "http://127.0.0.1:99999",
+            "http://127.0.0.1:65536/p",
+            "https://host:0",
         ] {
             assert_eq!(
                 api_url(bad, false).err().map(|e| e.kind()),

@@ -12,6 +12,9 @@ pub mod options;
 pub mod result;
 pub mod version;
 
+#[cfg(test)]
+mod boundary_tests;
+
 use std::ffi::{CStr, c_char};
 
 use code::{GA_INVALID_ARGUMENT, GA_NULL_ARGUMENT, ga_code};

@@ -80,7 +80,7 @@ const DEFAULTS: ga_client_options = ga_client_options {
 /// How many bytes of the struct each version has, version 1 first: up to the end of that
 /// version's last field. Not `size_of`: its trailing padding may be missing from (or, once a
 /// field is appended, overlap the new field in) an older caller's struct.
-const VERSION_SIZES: [usize; GA_CLIENT_OPTIONS_VERSION as usize] = [
+pub(crate) const VERSION_SIZES: [usize; GA_CLIENT_OPTIONS_VERSION as usize] = [
     // 1
     offset_of!(ga_client_options, allow_insecure_http) + size_of::<bool>(),
     // 2

@@ -1,0 +1,105 @@
+"""The token never shows in Python: a sweep over every answer that can carry it, from a server
+that echoes the request path (which holds the token) in error bodies of every status class, in
+wrong-typed fields of a 200 body, in bodies that are not JSON, and in fields that are copied
+into an Avatar. No 16-character piece of the token may show in str, repr, args or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator, List, Tuple
+
+import greenapi
+import pytest
+from conftest import ID_INSTANCE
+
+TOKEN = "sweepTOKENd75b3a66374942c5b3c019c698abc2067e151558"
+STATUSES = [301, 302, 307, 400, 401, 403, 404, 418, 429, 466, 499, 500, 502, 503, 504, 599]
+
+
+def cases(path: str) -> List[Tuple[int, str]]:
+    """(status, body) for each case; the case number travels in the chat id."""
+    quoted = json.dumps(path)
+    escaped = "".join(f"\\u{ord(c):04x}" for c in path)
+    out: List[Tuple[int, str]] = []
+    for status in STATUSES:
+        out.append((status, f"no route for POST {path}"))
+        out.append((status, "x" * 290 + path))
+        out.append((status, json.dumps({"message": "bad path", "path": path})))
+    for body in [
+        f'{{"existsWhatsapp":{quoted}}}',
+        f'{{"available":{quoted}}}',
+        f'{{"urlAvatar":[{quoted}]}}',
+        f'{{"reason":{{"p":{quoted}}}}}',
+        f'{{"available":"{escaped}"}}',
+        f'{{"existsWhatsapp":"{"y" * 280}{path}"}}',
+        f'{{"urlAvatar":{quoted}}}',
+        f'{{"reason":{quoted},"urlAvatar":""}}',
+        f'{{"urlAvatar":"{escaped}"}}',
+        f"<html>{path}</html>",
+        f'{{"urlAvatar":{quoted}',
+        f'{{{quoted}:1}}',
+    ]:
+        out.append((200, body))
+    return out
+
+
+COUNT = len(cases("/"))
+
+
+class Echo(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length", "0"))
+        chat_id = json.loads(self.rfile.read(length))["chatId"]
+        status, body = cases(self.path)[int(chat_id.split("@")[0])]
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("location", "https://elsewhere.example" + self.path)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def echo_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def assert_clean(text: str, what: str) -> None:
+    for i in range(len(TOKEN) - 15):
+        piece = TOKEN[i : i + 16]
+        assert piece not in text, f"{what}: a piece of the token ({piece}) in {text!r}"
+
+
+def shown(exc: BaseException) -> str:
+    return "\n".join(
+        [str(exc), repr(exc), repr(exc.args), "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))]
+    )
+
+
+@pytest.mark.parametrize("case", range(COUNT))
+def test_no_exception_or_repr_holds_the_token(echo_url: str, case: int) -> None:
+    client = greenapi.Client(ID_INSTANCE, TOKEN, api_url=echo_url, proxy="", rate_limit=0, max_retries=0)
+    assert_clean(repr(client), "Client repr")
+    try:
+        avatar = client.get_avatar(f"{case}@c.us")
+    except greenapi.GreenApiError as e:
+        assert_clean(shown(e), f"case {case}")
+    else:
+        assert_clean(repr(avatar) + str(avatar) + repr(avatar.to_dict()), f"case {case}")
