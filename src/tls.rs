@@ -7,7 +7,7 @@
 //! builds one configuration per set of roots and per process, and shares it.
 
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
@@ -79,7 +79,9 @@ pub(crate) fn root_certs(options: &Options) -> Result<RootCerts, Error> {
             "ca_file {shown} holds no PEM certificate"
         )));
     }
-    let mut cache = CA_ROOTS.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(mut cache) = ca_roots() else {
+        return Ok(RootCerts::Specific(Arc::new(with_built_in(certs))));
+    };
     let same = |r: &Arc<Roots>| {
         r.from_file == certs.len() && r.certs.iter().zip(&certs).all(|(a, b)| a.der() == b.der())
     };
@@ -90,13 +92,7 @@ pub(crate) fn root_certs(options: &Options) -> Result<RootCerts, Error> {
         return Ok(RootCerts::Specific(shared));
     }
     let from_file = certs.len();
-    // "As well": the built-in roots stay trusted beside the caller's.
-    certs.extend(
-        webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .map(|der| Certificate::from_der(der.as_ref()).to_owned()),
-    );
-    let certs = Arc::new(certs);
+    let certs = Arc::new(with_built_in(certs));
     if cache.len() >= CA_ROOTS_KEPT {
         cache.remove(0);
     }
@@ -108,18 +104,35 @@ pub(crate) fn root_certs(options: &Options) -> Result<RootCerts, Error> {
     Ok(RootCerts::Specific(certs))
 }
 
+/// The caller's certificates and, "as well", the built-in roots, which stay trusted.
+fn with_built_in(mut certs: Vec<Certificate<'static>>) -> Vec<Certificate<'static>> {
+    certs.extend(
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|der| Certificate::from_der(der.as_ref()).to_owned()),
+    );
+    certs
+}
+
+/// The shared root sets, unless another thread holds them right now: then the caller does
+/// without (the cache only saves work). Waiting could mean waiting forever: a fork can leave the
+/// lock held by a thread that does not exist in the child.
+fn ca_roots() -> Option<MutexGuard<'static, Vec<Arc<Roots>>>> {
+    match CA_ROOTS.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
 /// The rustls configuration for a client's roots: built once per process for the built-in
 /// roots and once per kept `ca_file` set, and then shared.
 fn client_config(roots: &RootCerts) -> Result<Arc<ClientConfig>, ureq::Error> {
     static BUILT_IN: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     match roots {
         RootCerts::Specific(certs) => {
-            let kept = CA_ROOTS
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .find(|r| Arc::ptr_eq(&r.certs, certs))
-                .cloned();
+            let kept =
+                ca_roots().and_then(|c| c.iter().find(|r| Arc::ptr_eq(&r.certs, certs)).cloned());
             match kept {
                 Some(r) => Ok(r.config.get_or_init(|| build(certs)).clone()),
                 // Pushed out of the cache by other files since the client was made.
@@ -298,6 +311,7 @@ mod tests {
 
     #[test]
     fn clients_of_one_ca_file_share_roots_and_configuration() {
+        let _turn = CACHE_TESTS.lock().unwrap_or_else(|p| p.into_inner());
         let path = ca_file("shared.example");
         let (RootCerts::Specific(a), RootCerts::Specific(b)) = (roots(&path), roots(&path)) else {
             panic!("a ca_file gives specific roots");
@@ -324,6 +338,28 @@ mod tests {
         assert!(!Arc::ptr_eq(&a, &c));
         std::fs::remove_file(path).unwrap();
         std::fs::remove_file(other).unwrap();
+    }
+
+    /// A fork can leave the cache's lock held by a thread that the child does not have: a
+    /// client made then must not wait for it.
+    /// The tests that hold or count on the shared cache take turns.
+    static CACHE_TESTS: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn a_held_cache_lock_is_not_waited_for() {
+        let _turn = CACHE_TESTS.lock().unwrap_or_else(|p| p.into_inner());
+        let path = ca_file("held.example");
+        let held = CA_ROOTS.lock().unwrap_or_else(|p| p.into_inner());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let roots = roots(&p);
+            let _ = tx.send(client_config(&roots).is_ok());
+        });
+        let made = rx.recv_timeout(std::time::Duration::from_secs(20));
+        drop(held);
+        assert_eq!(made, Ok(true), "a client waited for the cache's lock");
+        std::fs::remove_file(path).unwrap();
     }
 
     /// `/dev/zero` would be read until memory runs out, a FIFO with no writer would block the
