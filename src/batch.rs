@@ -7,7 +7,6 @@
 //! [`Batch::abort`] also interrupts those in flight. Entries never asked come back as
 //! [`ErrorKind::Cancelled`], so every entry gets exactly one result.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,7 +18,7 @@ use std::time::Duration;
 use crate::avatar::Avatar;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
-use crate::validate::normalize_chat_id;
+use crate::validate::ChatId;
 
 /// Most chat ids one batch takes: more is almost certainly a mistake (a service limited to 10
 /// requests per second needs over a day for this many).
@@ -50,7 +49,7 @@ pub enum Next {
 /// The state the workers share with the batch.
 struct Shared {
     /// Normalised ids, each asked once.
-    jobs: Vec<String>,
+    jobs: Vec<ChatId<'static>>,
     next_job: AtomicUsize,
     /// No new request starts.
     stopped: AtomicBool,
@@ -101,16 +100,13 @@ impl Client {
             )));
         }
         let mut ready = VecDeque::new();
-        let mut jobs: Vec<String> = Vec::new();
+        let mut jobs: Vec<ChatId<'static>> = Vec::new();
         let mut positions: Vec<Vec<usize>> = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut seen: HashMap<ChatId<'static>, usize> = HashMap::new();
         for (index, id) in chat_ids.iter().enumerate() {
-            match normalize_chat_id(id) {
+            match ChatId::parse(id) {
                 Ok(normal) => {
-                    let normal = match normal {
-                        Cow::Borrowed(s) => s.to_string(),
-                        Cow::Owned(s) => s,
-                    };
+                    let normal = normal.into_owned();
                     match seen.get(&normal) {
                         Some(&job) => positions[job].push(index),
                         None => {
@@ -135,7 +131,7 @@ impl Client {
         });
         let (tx, rx) = mpsc::channel();
         let jobs_left = shared.jobs.len();
-        let wanted = jobs_left.min(self.max_in_flight as usize);
+        let wanted = jobs_left.min(self.max_in_flight() as usize);
         let mut workers = Vec::with_capacity(wanted);
         for _ in 0..wanted {
             let (client, shared, tx) = (self.clone(), shared.clone(), tx.clone());
@@ -182,7 +178,7 @@ fn work(client: &Client, shared: &Shared, tx: &Sender<(usize, Result<Avatar, Err
         let Some(chat_id) = shared.jobs.get(job) else {
             return;
         };
-        let result = client.get_normalized(chat_id, &aborted);
+        let result = client.get_chat_id(chat_id, &aborted);
         if tx.send((job, result)).is_err() {
             return;
         }

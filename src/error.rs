@@ -1,6 +1,7 @@
 //! The error type of the core: a kind (what went wrong, in terms a caller can act on), a message
 //! that never contains the API token, and what is known of the HTTP exchange.
 
+use std::ffi::CStr;
 use std::fmt;
 
 /// Why a GetAvatar call did not produce an answer.
@@ -43,26 +44,81 @@ pub enum ErrorKind {
     Cancelled,
 }
 
+/// What each layer calls a kind: the one table the C codes, their descriptions and the Python
+/// exceptions are read from. A new kind is a new row (and a new `GA_*` constant, appended).
+pub(crate) struct KindInfo {
+    pub(crate) kind: ErrorKind,
+    /// The C `ga_code` (`src/ffi/code.rs` says what each number promises).
+    pub(crate) c_code: u32,
+    /// [`ErrorKind::description`], also what `ga_code_str` returns.
+    pub(crate) description: &'static CStr,
+    /// The exception class in `greenapi._errors`.
+    pub(crate) python_class: &'static str,
+    /// The exception's `code` attribute.
+    pub(crate) python_code: &'static str,
+}
+
+const fn row(
+    kind: ErrorKind,
+    c_code: u32,
+    description: &'static CStr,
+    python_class: &'static str,
+    python_code: &'static str,
+) -> KindInfo {
+    KindInfo {
+        kind,
+        c_code,
+        description,
+        python_class,
+        python_code,
+    }
+}
+
+/// In the order of [`ErrorKind`]'s variants (checked below, at compile time).
+#[rustfmt::skip]
+pub(crate) const KINDS: [KindInfo; 15] = {
+    use crate::ffi::code::*;
+    use ErrorKind as K;
+    [
+        row(K::InvalidArgument, GA_INVALID_ARGUMENT, c"invalid argument", "InvalidArgumentError", "invalid_argument"),
+        row(K::Timeout, GA_TIMEOUT, c"timed out", "TimeoutError", "timeout"),
+        row(K::Network, GA_NETWORK, c"network error", "TransportError", "network"),
+        row(K::Tls, GA_TLS, c"TLS error", "TransportError", "tls"),
+        row(K::BadRequest, GA_BAD_REQUEST, c"bad request (HTTP 400)", "BadRequestError", "bad_request"),
+        row(K::Unauthorized, GA_UNAUTHORIZED, c"unauthorized: wrong apiTokenInstance (HTTP 401)", "AuthError", "unauthorized"),
+        row(K::Forbidden, GA_FORBIDDEN, c"forbidden: wrong idInstance or URL (HTTP 403)", "AuthError", "forbidden"),
+        row(K::NotFound, GA_NOT_FOUND, c"not found: wrong method or path (HTTP 404)", "NotFoundError", "not_found"),
+        row(K::RateLimited, GA_RATE_LIMITED, c"rate limited (HTTP 429)", "RateLimitedError", "rate_limited"),
+        row(K::QuotaExceeded, GA_QUOTA_EXCEEDED, c"quota exceeded (HTTP 466)", "QuotaExceededError", "quota_exceeded"),
+        row(K::ServerError, GA_SERVER_ERROR, c"server error (HTTP 5xx)", "ServerError", "server_error"),
+        row(K::HttpStatus, GA_HTTP_STATUS, c"unexpected HTTP status", "HttpStatusError", "http_status"),
+        row(K::BadResponse, GA_BAD_RESPONSE, c"bad response: not a GetAvatar answer", "BadResponseError", "bad_response"),
+        row(K::BodyTooLarge, GA_BODY_TOO_LARGE, c"response body too large", "BadResponseError", "body_too_large"),
+        row(K::Cancelled, GA_CANCELLED, c"cancelled", "CancelledError", "cancelled"),
+    ]
+};
+
+const _: () = {
+    let mut i = 0;
+    while i < KINDS.len() {
+        assert!(
+            KINDS[i].kind as usize == i,
+            "KINDS is in the order of ErrorKind"
+        );
+        i += 1;
+    }
+};
+
 impl ErrorKind {
+    /// What each layer calls this kind.
+    pub(crate) fn info(self) -> &'static KindInfo {
+        &KINDS[self as usize]
+    }
+
     /// A short static description, the same text the C API's `ga_code_str` returns.
     pub fn description(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidArgument => "invalid argument",
-            ErrorKind::Timeout => "timed out",
-            ErrorKind::Network => "network error",
-            ErrorKind::Tls => "TLS error",
-            ErrorKind::BadRequest => "bad request (HTTP 400)",
-            ErrorKind::Unauthorized => "unauthorized: wrong apiTokenInstance (HTTP 401)",
-            ErrorKind::Forbidden => "forbidden: wrong idInstance or URL (HTTP 403)",
-            ErrorKind::NotFound => "not found: wrong method or path (HTTP 404)",
-            ErrorKind::RateLimited => "rate limited (HTTP 429)",
-            ErrorKind::QuotaExceeded => "quota exceeded (HTTP 466)",
-            ErrorKind::ServerError => "server error (HTTP 5xx)",
-            ErrorKind::HttpStatus => "unexpected HTTP status",
-            ErrorKind::BadResponse => "bad response: not a GetAvatar answer",
-            ErrorKind::BodyTooLarge => "response body too large",
-            ErrorKind::Cancelled => "cancelled",
-        }
+        // Every description is a literal in KINDS, ASCII.
+        self.info().description.to_str().unwrap_or("")
     }
 
     /// The kind an HTTP status other than 200 maps to.

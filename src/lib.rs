@@ -13,13 +13,19 @@
 
 mod avatar;
 mod batch;
+mod call;
 mod client;
 mod error;
+mod failure;
+mod fork;
 mod limiter;
 mod options;
 mod panic;
 mod proxy;
 mod resolver;
+mod response;
+mod retry;
+mod secret;
 mod tls;
 mod transport;
 mod validate;
@@ -32,7 +38,7 @@ pub mod fuzzing;
 mod python;
 
 pub use avatar::Avatar;
-pub use batch::{Batch, Item, MAX_BATCH};
+pub use batch::{Batch, Item, MAX_BATCH, Next};
 pub use client::Client;
 pub use error::{Error, ErrorKind, MAX_MESSAGE_BYTES};
 pub use options::{

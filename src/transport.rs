@@ -2,23 +2,17 @@
 //! its parent's sockets, and a stale pooled connection can be told from a failed request.
 //!
 //! ureq's own TCP transport blocks in `connect`/`read`/`write` for the whole timeout, so nothing
-//! but the timeout ends a wait. Here every socket wait is cut into slices of [`SLICE`]: the socket
-//! timeouts are set to the slice once, at connect, and between slices the waiting thread asks its
-//! call's stop check (the client's shutdown flag, a Python signal check). A fast exchange never
-//! waits a whole slice, so it pays nothing for this. TLS and CONNECT proxies run on top of this
-//! layer (ureq chains them), so their waits are cut the same way.
-//!
-//! What the call needs to know about the connection (was it reused, did any byte of the answer
-//! arrive, was it stopped) travels through a thread-local [`Call`]: ureq runs a request on the
-//! calling thread from start to end, so the thread is the call.
+//! but the timeout ends a wait. Here every socket wait is cut into slices of [`SLICE`] (see
+//! `call.rs`): the socket timeouts are set to the slice once, at connect, and between slices the
+//! waiting thread asks its call's stop check. A fast exchange never waits a whole slice, so it
+//! pays nothing for this. TLS and CONNECT proxies run on top of this layer (ureq chains them), so
+//! their waits are cut the same way. Every socket is registered with the client's
+//! [`Sockets`] (see `fork.rs`), and every request head and body leave in one `send`.
 
-use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::ptr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use ureq::Timeout;
@@ -27,229 +21,9 @@ use ureq::unversioned::transport::{
     Transport,
 };
 
+use crate::call::{Call, SLICE, deadline, is_wait, keep_waiting, with_call};
+use crate::fork::Sockets;
 use crate::resolver::Forget;
-
-/// Longest a thread blocks in one socket wait or sleep before it checks whether to stop: the
-/// bound on how late a shutdown or a Ctrl-C is noticed.
-pub(crate) const SLICE: Duration = Duration::from_millis(50);
-
-/// What one call (one thread, one `get_avatar`) shares with the transport it runs on.
-pub(crate) struct Call<'a> {
-    stop: &'a dyn Fn() -> bool,
-    stopped: Cell<bool>,
-    /// Whether the request of the current attempt went out on a connection that had already
-    /// answered before; `None` until the attempt writes its first byte.
-    reused: Cell<Option<bool>>,
-    /// Whether any byte arrived during the current attempt.
-    got_bytes: Cell<bool>,
-}
-
-impl<'a> Call<'a> {
-    pub(crate) fn new(stop: &'a dyn Fn() -> bool) -> Call<'a> {
-        Call {
-            stop,
-            stopped: Cell::new(false),
-            reused: Cell::new(None),
-            got_bytes: Cell::new(false),
-        }
-    }
-
-    /// Asks the stop check; remembers a yes, so the caller can tell a stop from a failure.
-    pub(crate) fn should_stop(&self) -> bool {
-        if !self.stopped.get() && (self.stop)() {
-            self.stopped.set(true);
-        }
-        self.stopped.get()
-    }
-
-    pub(crate) fn stopped(&self) -> bool {
-        self.stopped.get()
-    }
-
-    /// Forgets what the previous attempt saw.
-    pub(crate) fn new_attempt(&self) {
-        self.reused.set(None);
-        self.got_bytes.set(false);
-    }
-
-    /// The attempt failed on a connection that had answered before, before any byte of this
-    /// answer arrived: the server had most likely closed it while it sat in the pool.
-    pub(crate) fn failed_on_stale_connection(&self) -> bool {
-        self.reused.get() == Some(true) && !self.got_bytes.get()
-    }
-
-    /// Sleeps `d` in slices, returning `false` as soon as the call should stop.
-    pub(crate) fn sleep(&self, d: Duration) -> bool {
-        let end = Instant::now().checked_add(d);
-        loop {
-            if self.should_stop() {
-                return false;
-            }
-            let left = match end {
-                Some(end) => end.saturating_duration_since(Instant::now()),
-                None => SLICE,
-            };
-            if left.is_zero() {
-                return true;
-            }
-            std::thread::sleep(left.min(SLICE));
-        }
-    }
-
-    /// Runs `f` with this call installed as the current thread's call.
-    pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        struct Restore(*const ());
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                CURRENT.set(self.0);
-            }
-        }
-        let _restore = Restore(CURRENT.replace(ptr::from_ref(self).cast()));
-        f()
-    }
-}
-
-thread_local! {
-    /// The call running on this thread, set by [`Call::enter`] for exactly its duration.
-    static CURRENT: Cell<*const ()> = const { Cell::new(ptr::null()) };
-}
-
-/// The current thread's call, if any.
-fn with_call<R>(f: impl FnOnce(Option<&Call<'_>>) -> R) -> R {
-    let p = CURRENT.get().cast::<Call<'_>>();
-    // SAFETY: CURRENT holds a pointer to a `Call` only inside `Call::enter`, which borrows that
-    // call for longer than the pointer is installed; outside it is NULL.
-    f(unsafe { p.as_ref() })
-}
-
-/// The error a stopped wait returns; the client looks at [`Call::stopped`], not at this.
-fn stopped_error() -> ureq::Error {
-    ureq::Error::Io(io::Error::new(
-        io::ErrorKind::Interrupted,
-        "the call was stopped",
-    ))
-}
-
-/// Between two slices of a wait: stop, time out, or go on.
-fn keep_waiting(deadline: Option<Instant>, reason: Timeout) -> Result<(), ureq::Error> {
-    if with_call(|c| c.is_some_and(Call::should_stop)) {
-        return Err(stopped_error());
-    }
-    match deadline {
-        Some(d) if Instant::now() >= d => Err(ureq::Error::Timeout(reason)),
-        _ => Ok(()),
-    }
-}
-
-/// The instant a `NextTimeout` ends at (`None`: never); an already spent one is a timeout now.
-fn deadline(t: NextTimeout) -> Result<(Option<Instant>, Timeout), ureq::Error> {
-    if t.after.is_not_happening() {
-        return Ok((None, t.reason));
-    }
-    if t.after.is_zero() {
-        return Err(ureq::Error::Timeout(t.reason));
-    }
-    Ok((Instant::now().checked_add(*t.after), t.reason))
-}
-
-fn is_wait(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
-}
-
-/// The sockets a client's connections use, so that a forked child can close its copies of them
-/// without touching the connections themselves (see [`Sockets::abandon`]).
-#[derive(Default)]
-pub(crate) struct Sockets {
-    open: Mutex<Vec<Socket>>,
-}
-
-/// A socket of this client and what identifies it beyond its descriptor number, which the
-/// process may close and reuse for something else.
-struct Socket {
-    stream: Weak<TcpStream>,
-    identity: Option<(libc::dev_t, libc::ino_t)>,
-}
-
-/// The device and inode behind a descriptor: unique to one socket while it exists.
-fn identity(fd: libc::c_int) -> Option<(libc::dev_t, libc::ino_t)> {
-    // SAFETY: all-zero bytes are a valid `stat`, which fstat fills in.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: a plain query on a descriptor number; a closed one gives an error, not UB.
-    (unsafe { libc::fstat(fd, &raw mut st) } == 0).then_some((st.st_dev, st.st_ino))
-}
-
-impl Sockets {
-    fn add(&self, s: &Arc<TcpStream>) {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.retain(|w| w.stream.strong_count() > 0);
-        open.push(Socket {
-            stream: Arc::downgrade(s),
-            identity: identity(s.as_raw_fd()),
-        });
-    }
-
-    /// In a forked child: closes this process's descriptors of the parent's sockets.
-    ///
-    /// `close` only drops this process's reference: the parent's connection stays up, where
-    /// `shutdown` or a TLS close_notify would end it for the parent too. The streams themselves
-    /// are leaked, never dropped, because their owners (ureq's pool, TLS state) are abandoned
-    /// as they were at the fork, possibly in the middle of an operation of another thread.
-    /// If the fork caught another thread holding the list's lock, the descriptors are left open
-    /// rather than waiting forever for a thread that does not exist in the child.
-    ///
-    /// This runs at the child's first use of the client, not at the fork, and the child may
-    /// have closed its inherited descriptors and opened files of its own meanwhile (a daemon
-    /// does): a number is closed only while it still refers to the very socket the parent had
-    /// (same device and inode), never to what the child put there.
-    pub(crate) fn abandon(&self) {
-        let Ok(open) = self.open.try_lock() else {
-            return;
-        };
-        for socket in open.iter() {
-            let Some(stream) = socket.stream.upgrade() else {
-                continue;
-            };
-            let fd = stream.as_raw_fd();
-            if socket.identity.is_some() && identity(fd) == socket.identity {
-                // SAFETY: the descriptor is still the parent's socket, whose stream is never
-                // used or dropped again in this process.
-                unsafe { libc::close(fd) };
-            }
-            std::mem::forget(stream);
-        }
-    }
-}
-
-/// Forks this process is away from the one that first made a client: bumped in every forked
-/// child by a `pthread_atfork` handler.
-static GENERATION: AtomicU64 = AtomicU64::new(0);
-/// Whether the handler is in place.
-static AT_FORK: OnceLock<bool> = OnceLock::new();
-
-extern "C" fn forked_child() {
-    GENERATION.fetch_add(1, Ordering::AcqRel);
-}
-
-/// Tells a forked child from its parent: a value that differs in a child from what it was in
-/// the parent at the fork. Every call asks, so it is an atomic load, not `getpid` (a system
-/// call since glibc stopped caching the pid). A fork that bypasses libc's `fork` (a raw
-/// `clone`) runs no handler; a child made that way must exec before it uses a client, as a
-/// `vfork` child must. Should the handler not install (no memory), the pid is used instead.
-pub(crate) fn process_generation() -> u64 {
-    let handler = *AT_FORK.get_or_init(|| {
-        // SAFETY: registers a handler that only bumps an atomic, which is async-signal-safe as
-        // a handler that runs in a forked child must be.
-        unsafe { libc::pthread_atfork(None, None, Some(forked_child)) == 0 }
-    });
-    if handler {
-        GENERATION.load(Ordering::Acquire)
-    } else {
-        (1 << 63) | u64::from(std::process::id())
-    }
-}
 
 /// Opens the TCP connections of one client (see the module doc).
 pub(crate) struct TcpConnector {
@@ -521,13 +295,7 @@ impl Transport for TcpTransport {
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
         let answered = self.answered;
-        with_call(|c| {
-            if let Some(c) = c
-                && c.reused.get().is_none()
-            {
-                c.reused.set(Some(answered));
-            }
-        });
+        with_call(|c| c.map(|c| c.sending(answered)));
         self.used_since_probe = true;
         let (end, reason) = deadline(timeout.for_write())?;
         if self.pending.len() + amount > COALESCE_MAX {
@@ -555,11 +323,7 @@ impl Transport for TcpTransport {
                     self.buffers.input_appended(n);
                     if n > 0 {
                         self.answered = true;
-                        with_call(|c| {
-                            if let Some(c) = c {
-                                c.got_bytes.set(true);
-                            }
-                        });
+                        with_call(|c| c.map(Call::answer_arrived));
                     }
                     return Ok(n > 0);
                 }

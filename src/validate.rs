@@ -72,6 +72,27 @@ pub fn normalize_chat_id(chat_id: &str) -> Result<Cow<'_, str>, Error> {
     ))
 }
 
+/// A chat id that passed [`normalize_chat_id`]: the only form a request is made from, so that
+/// no id is normalised twice (a long phone number grows by `@c.us`, and normalised again it
+/// could be refused as too long).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ChatId<'a>(Cow<'a, str>);
+
+impl<'a> ChatId<'a> {
+    pub(crate) fn parse(chat_id: &'a str) -> Result<ChatId<'a>, Error> {
+        normalize_chat_id(chat_id).map(ChatId)
+    }
+
+    /// The same id, owning its text.
+    pub(crate) fn into_owned(self) -> ChatId<'static> {
+        ChatId(Cow::Owned(self.0.into_owned()))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The checked base URL: no trailing `/`, and the host, kept for `Debug` and `repr`.
 pub(crate) struct BaseUrl {
     pub url: String,

@@ -3,10 +3,14 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::time::Duration;
 
-use super::client::ga_client;
-use super::code::{GA_INVALID_ARGUMENT, GA_NULL_ARGUMENT, GA_OK, GA_PANIC, ga_code};
+use std::sync::Arc;
+
+use super::boundary::non_null;
+use super::client::{client_arg, ga_client};
+use super::code::{GA_OK, ga_code};
 use super::result::{self, ga_result, ga_result_free};
-use super::str_arg;
+use super::{ArgError, guard, str_arg};
+use crate::Client;
 use crate::batch::{MAX_BATCH, Next};
 
 /// The most chat ids one `ga_get_avatars` call takes.
@@ -75,84 +79,95 @@ pub unsafe extern "C" fn ga_get_avatars_with_progress(
     progress: ga_progress_fn,
     user: *mut c_void,
 ) -> ga_code {
-    if client.is_null() || chat_ids.is_null() || results_out.is_null() {
-        return GA_NULL_ARGUMENT;
-    }
-    if count > GA_MAX_BATCH {
-        return GA_INVALID_ARGUMENT;
-    }
-    // Results are gathered here and handed over only when every entry has one, so that a
-    // caught panic leaves the caller's array as it was.
-    let outcome = crate::panic::catch(|| {
-        let mut out: Vec<*mut ga_result> = vec![std::ptr::null_mut(); count];
-        let mut done = 0usize;
-        let mut stop_asked = false;
-        let report = |done: usize| -> bool {
-            // SAFETY: a function the caller gave for exactly this, with the caller's pointer.
-            progress.is_some_and(|f| unsafe { f(done, count, user) } != 0)
-        };
-        // The strings the core is given, and for each the entry it answers.
-        let mut ids = Vec::with_capacity(count);
-        let mut entry_of = Vec::with_capacity(count);
-        for (i, slot) in out.iter_mut().enumerate() {
-            // SAFETY: `chat_ids` holds `count` pointers by the caller's contract.
-            let p = unsafe { *chat_ids.add(i) };
-            // SAFETY: NULL or NUL-terminated by the caller's contract.
-            match unsafe { str_arg(p, "chat_id") } {
-                Ok(s) => {
-                    ids.push(s.to_string());
-                    entry_of.push(i);
-                }
-                Err(e) => {
-                    *slot = result::from_code(e.code, &format!("chat_ids[{i}]: {}", e.message));
-                    done += 1;
-                    stop_asked |= report(done);
-                }
-            }
-        }
+    guard(|| {
         // SAFETY: a live client by the caller's contract.
-        let client = unsafe { &(*client).inner };
-        let mut batch = match client.batch(ids) {
-            Ok(b) => b,
+        let client = unsafe { client_arg(client) }?;
+        non_null(chat_ids, "chat_ids")?;
+        non_null(results_out, "results_out")?;
+        if count > GA_MAX_BATCH {
+            return Err(ArgError::invalid(format!(
+                "count is over GA_MAX_BATCH ({GA_MAX_BATCH})"
+            )));
+        }
+        // Results are gathered first and handed over only when every entry has one, so that a
+        // caught panic leaves the caller's array as it was.
+        // SAFETY: forwarded contract.
+        let out = unsafe { collect(client, chat_ids, count, progress, user) };
+        for (i, r) in out.into_iter().enumerate() {
+            // SAFETY: `results_out` holds `count` writable pointers by the caller's contract.
+            unsafe { results_out.add(i).write(r) };
+        }
+        Ok(GA_OK)
+    })
+}
+
+/// Every entry's result, in input order.
+///
+/// # Safety
+/// As for `ga_get_avatars_with_progress`, `client` checked.
+unsafe fn collect(
+    client: &Arc<Client>,
+    chat_ids: *const *const c_char,
+    count: usize,
+    progress: ga_progress_fn,
+    user: *mut c_void,
+) -> Vec<*mut ga_result> {
+    let mut out: Vec<*mut ga_result> = vec![std::ptr::null_mut(); count];
+    let mut done = 0usize;
+    let mut stop_asked = false;
+    let report = |done: usize| -> bool {
+        // SAFETY: a function the caller gave for exactly this, with the caller's pointer.
+        progress.is_some_and(|f| unsafe { f(done, count, user) } != 0)
+    };
+    // The strings the core is given, and for each the entry it answers.
+    let mut ids = Vec::with_capacity(count);
+    let mut entry_of = Vec::with_capacity(count);
+    for (i, slot) in out.iter_mut().enumerate() {
+        // SAFETY: `chat_ids` holds `count` pointers by the caller's contract.
+        let p = unsafe { *chat_ids.add(i) };
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        match unsafe { str_arg(p, "chat_id") } {
+            Ok(s) => {
+                ids.push(s.to_string());
+                entry_of.push(i);
+            }
             Err(e) => {
-                for slot in out.iter_mut().filter(|s| s.is_null()) {
-                    *slot = result::from_error(&e);
-                }
-                return out;
-            }
-        };
-        if stop_asked {
-            batch.stop();
-        }
-        loop {
-            match batch.next_timeout(WAIT) {
-                Next::Item(item) => {
-                    let entry = entry_of[item.index];
-                    out[entry] = match &item.result {
-                        Ok(a) => result::from_avatar(a.clone()),
-                        Err(e) => result::from_error(e),
-                    };
-                    done += 1;
-                    if report(done) {
-                        batch.stop();
-                    }
-                }
-                Next::Pending => {}
-                Next::Done => break,
+                *slot = result::from_code(e.code, &format!("chat_ids[{i}]: {}", e.message));
+                done += 1;
+                stop_asked |= report(done);
             }
         }
-        out
-    });
-    match outcome {
-        Ok(out) => {
-            for (i, r) in out.into_iter().enumerate() {
-                // SAFETY: `results_out` holds `count` writable pointers by the caller's contract.
-                unsafe { results_out.add(i).write(r) };
-            }
-            GA_OK
-        }
-        Err(_) => GA_PANIC,
     }
+    let mut batch = match client.batch(ids) {
+        Ok(b) => b,
+        Err(e) => {
+            for slot in out.iter_mut().filter(|s| s.is_null()) {
+                *slot = result::from_error(&e);
+            }
+            return out;
+        }
+    };
+    if stop_asked {
+        batch.stop();
+    }
+    loop {
+        match batch.next_timeout(WAIT) {
+            Next::Item(item) => {
+                let entry = entry_of[item.index];
+                out[entry] = match &item.result {
+                    Ok(a) => result::from_avatar(a.clone()),
+                    Err(e) => result::from_error(e),
+                };
+                done += 1;
+                if report(done) {
+                    batch.stop();
+                }
+            }
+            Next::Pending => {}
+            Next::Done => break,
+        }
+    }
+    out
 }
 
 /// Frees the `count` results of a `ga_get_avatars` call and sets each pointer to NULL. NULL

@@ -4,12 +4,11 @@ use std::ffi::c_char;
 use std::ptr;
 use std::sync::Arc;
 
-use super::code::{GA_NULL_ARGUMENT, GA_OK, GA_PANIC, from_kind, ga_code};
-use super::error::set_last;
+use super::boundary::non_null;
+use super::code::ga_code;
 use super::options::{ga_client_options, to_core};
 use super::result::{self, ga_result};
-use super::{ArgError, PANIC_MESSAGE, str_arg};
-use crate::panic::catch;
+use super::{ArgError, guard, guard_recorded, str_arg};
 use crate::{Client, Options};
 
 /// A client for one instance: a connection pool and a rate limiter. Safe to use from many
@@ -19,6 +18,8 @@ pub struct ga_client {
     pub(crate) inner: Arc<Client>,
 }
 
+/// Builds a client (inside the guard of the caller).
+///
 /// # Safety
 /// As for `ga_client_new_with_options`.
 unsafe fn build(
@@ -35,43 +36,20 @@ unsafe fn build(
         // SAFETY: a valid options struct by the caller's contract.
         unsafe { to_core(options) }?
     };
-    let inner = Client::with_options(id, token, &core).map_err(|e| ArgError {
-        code: from_kind(e.kind()),
-        message: e.message().to_string(),
-    })?;
+    let inner = Client::with_options(id, token, &core)?;
     Ok(Box::into_raw(Box::new(ga_client {
         inner: Arc::new(inner),
     })))
 }
 
-/// Builds a client inside the panic boundary and records the outcome for
-/// `ga_last_error_message`.
+/// The client behind a caller's handle.
 ///
 /// # Safety
-/// As for `ga_client_new_with_options`.
-unsafe fn create(
-    id_instance: *const c_char,
-    api_token_instance: *const c_char,
-    options: *const ga_client_options,
-) -> (*mut ga_client, ga_code) {
-    // SAFETY: forwarded contract.
-    let built = catch(|| unsafe { build(id_instance, api_token_instance, options) })
-        .unwrap_or_else(|_| {
-            Err(ArgError {
-                code: GA_PANIC,
-                message: PANIC_MESSAGE.to_string(),
-            })
-        });
-    match built {
-        Ok(client) => {
-            set_last(None);
-            (client, GA_OK)
-        }
-        Err(e) => {
-            set_last(Some(&e.message));
-            (ptr::null_mut(), e.code)
-        }
-    }
+/// `client` is NULL or a live client.
+pub(crate) unsafe fn client_arg<'a>(client: *const ga_client) -> Result<&'a Arc<Client>, ArgError> {
+    let client = non_null(client, "client")?;
+    // SAFETY: not NULL, and a live client by the caller's contract.
+    Ok(unsafe { &(*client).inner })
 }
 
 /// A client with default options. NULL on any error: `ga_last_error_message` says why.
@@ -84,7 +62,7 @@ pub unsafe extern "C" fn ga_client_new(
     api_token_instance: *const c_char,
 ) -> *mut ga_client {
     // SAFETY: forwarded contract.
-    unsafe { create(id_instance, api_token_instance, ptr::null()) }.0
+    guard_recorded(|| unsafe { build(id_instance, api_token_instance, ptr::null()) }).0
 }
 
 /// A client with `options` (NULL: the defaults). Returns NULL on error and stores the reason in
@@ -104,7 +82,8 @@ pub unsafe extern "C" fn ga_client_new_with_options(
     code_out: *mut ga_code,
 ) -> *mut ga_client {
     // SAFETY: forwarded contract.
-    let (client, code) = unsafe { create(id_instance, api_token_instance, options) };
+    let (client, code) =
+        guard_recorded(|| unsafe { build(id_instance, api_token_instance, options) });
     if !code_out.is_null() {
         // SAFETY: not NULL and writable by the caller's contract.
         unsafe { code_out.write(code) };
@@ -122,7 +101,10 @@ pub unsafe extern "C" fn ga_client_free(client: *mut ga_client) {
         return;
     }
     // SAFETY: made by `Box::into_raw` in `build`. A panic in a drop must not reach C.
-    let _ = catch(|| drop(unsafe { Box::from_raw(client) }));
+    guard(|| {
+        drop(unsafe { Box::from_raw(client) });
+        Ok(())
+    });
 }
 
 /// Asks the service for the avatar of `chat_id` (a bare phone number such as `79001234567` or
@@ -136,23 +118,14 @@ pub unsafe extern "C" fn ga_get_avatar(
     client: *const ga_client,
     chat_id: *const c_char,
 ) -> *mut ga_result {
-    let outcome = catch(|| {
-        if client.is_null() {
-            return result::from_code(GA_NULL_ARGUMENT, "client is NULL");
-        }
-        // SAFETY: NULL or a NUL-terminated string by the caller's contract.
-        let chat_id = match unsafe { str_arg(chat_id, "chat_id") } {
-            Ok(s) => s,
-            Err(e) => return result::from_code(e.code, &e.message),
-        };
-        // SAFETY: a live client by the caller's contract.
-        let client = unsafe { &(*client).inner };
-        match client.get_avatar(chat_id) {
+    guard(|| {
+        // SAFETY: a live client and NULL or a NUL-terminated string by the caller's contract.
+        let (client, chat_id) = unsafe { (client_arg(client)?, str_arg(chat_id, "chat_id")?) };
+        Ok(match client.get_avatar(chat_id) {
             Ok(avatar) => result::from_avatar(avatar),
             Err(e) => result::from_error(&e),
-        }
-    });
-    outcome.unwrap_or_else(|_| result::from_code(GA_PANIC, PANIC_MESSAGE))
+        })
+    })
 }
 
 /// Stops `client`: calls in progress on it, from any thread, return promptly with
@@ -171,7 +144,10 @@ pub unsafe extern "C" fn ga_client_shutdown(client: *const ga_client) {
     if client.is_null() {
         return;
     }
-    // SAFETY: a live client by the caller's contract; `shutdown` takes `&self`.
-    let client = unsafe { &(*client).inner };
-    let _ = catch(|| client.shutdown());
+    // SAFETY: a live client by the caller's contract (other threads may use it: `shutdown`
+    // takes `&self`).
+    guard(|| {
+        unsafe { client_arg(client) }?.shutdown();
+        Ok(())
+    });
 }

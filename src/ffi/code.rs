@@ -7,6 +7,7 @@
 use std::ffi::c_char;
 
 use crate::ErrorKind;
+use crate::error::KINDS;
 
 /// A result code. `GA_OK` is 0; every other value says why there is no answer.
 pub type ga_code = u32;
@@ -51,23 +52,7 @@ pub const GA_PANIC: ga_code = 16;
 pub const GA_CANCELLED: ga_code = 17;
 
 pub(crate) fn from_kind(kind: ErrorKind) -> ga_code {
-    match kind {
-        ErrorKind::InvalidArgument => GA_INVALID_ARGUMENT,
-        ErrorKind::Timeout => GA_TIMEOUT,
-        ErrorKind::Network => GA_NETWORK,
-        ErrorKind::Tls => GA_TLS,
-        ErrorKind::BadRequest => GA_BAD_REQUEST,
-        ErrorKind::Unauthorized => GA_UNAUTHORIZED,
-        ErrorKind::Forbidden => GA_FORBIDDEN,
-        ErrorKind::NotFound => GA_NOT_FOUND,
-        ErrorKind::RateLimited => GA_RATE_LIMITED,
-        ErrorKind::QuotaExceeded => GA_QUOTA_EXCEEDED,
-        ErrorKind::ServerError => GA_SERVER_ERROR,
-        ErrorKind::HttpStatus => GA_HTTP_STATUS,
-        ErrorKind::BadResponse => GA_BAD_RESPONSE,
-        ErrorKind::BodyTooLarge => GA_BODY_TOO_LARGE,
-        ErrorKind::Cancelled => GA_CANCELLED,
-    }
+    kind.info().c_code
 }
 
 /// A static description of `code`; never NULL, also for an unknown code.
@@ -76,23 +61,11 @@ pub extern "C" fn ga_code_str(code: ga_code) -> *const c_char {
     let s: &'static std::ffi::CStr = match code {
         GA_OK => c"ok",
         GA_NULL_ARGUMENT => c"NULL argument",
-        GA_INVALID_ARGUMENT => c"invalid argument",
-        GA_TIMEOUT => c"timed out",
-        GA_NETWORK => c"network error",
-        GA_TLS => c"TLS error",
-        GA_BAD_REQUEST => c"bad request (HTTP 400)",
-        GA_UNAUTHORIZED => c"unauthorized: wrong apiTokenInstance (HTTP 401)",
-        GA_FORBIDDEN => c"forbidden: wrong idInstance or URL (HTTP 403)",
-        GA_NOT_FOUND => c"not found: wrong method or path (HTTP 404)",
-        GA_RATE_LIMITED => c"rate limited (HTTP 429)",
-        GA_QUOTA_EXCEEDED => c"quota exceeded (HTTP 466)",
-        GA_SERVER_ERROR => c"server error (HTTP 5xx)",
-        GA_HTTP_STATUS => c"unexpected HTTP status",
-        GA_BAD_RESPONSE => c"bad response: not a GetAvatar answer",
-        GA_BODY_TOO_LARGE => c"response body too large",
         GA_PANIC => c"internal error (a bug in greenapi)",
-        GA_CANCELLED => c"cancelled",
-        _ => c"unknown code",
+        _ => KINDS
+            .iter()
+            .find(|k| k.c_code == code)
+            .map_or(c"unknown code", |k| k.description),
     };
     s.as_ptr()
 }

@@ -13,11 +13,10 @@ use std::path::PathBuf;
 use std::ptr;
 use std::time::Duration;
 
-use super::ArgError;
-use super::code::{GA_INVALID_ARGUMENT, GA_NULL_ARGUMENT, GA_OK, GA_PANIC, ga_code};
-use super::error::set_last;
-use super::opt_str_arg;
+use super::boundary::non_null;
+use super::code::ga_code;
 use super::version::GA_CLIENT_OPTIONS_VERSION;
+use super::{ArgError, guard_recorded, opt_str_arg};
 use crate::Options;
 use crate::options::{
     DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RETRIES,
@@ -90,10 +89,7 @@ pub(crate) const VERSION_SIZES: [usize; GA_CLIENT_OPTIONS_VERSION as usize] = [
 /// The size of `version`'s struct, or why `version` is refused. `name` is the argument or field
 /// that holds it and `zero_hint` what to do about a 0, for the message.
 fn version_size(version: u32, name: &str, zero_hint: &str) -> Result<usize, ArgError> {
-    let refuse = |message: String| ArgError {
-        code: GA_INVALID_ARGUMENT,
-        message,
-    };
+    let refuse = ArgError::invalid;
     if version == 0 {
         return Err(refuse(format!("{name} is 0: {zero_hint}")));
     }
@@ -121,13 +117,8 @@ pub unsafe extern "C" fn ga_client_options_init(
     options: *mut ga_client_options,
     version: c_uint,
 ) -> ga_code {
-    let outcome = crate::panic::catch(|| {
-        if options.is_null() {
-            return Err(ArgError {
-                code: GA_NULL_ARGUMENT,
-                message: "options is NULL".to_string(),
-            });
-        }
+    guard_recorded(|| {
+        let options = non_null(options, "options")?.cast_mut();
         let size = version_size(version, "version", "pass GA_CLIENT_OPTIONS_VERSION")?;
         // An untyped copy of the version's prefix, padding included: a typed write would store
         // the whole (newest) struct past the end of an older caller's.
@@ -143,22 +134,7 @@ pub unsafe extern "C" fn ga_client_options_init(
         }
         Ok(())
     })
-    .unwrap_or_else(|_| {
-        Err(ArgError {
-            code: GA_PANIC,
-            message: super::PANIC_MESSAGE.to_string(),
-        })
-    });
-    match outcome {
-        Ok(()) => {
-            set_last(None);
-            GA_OK
-        }
-        Err(e) => {
-            set_last(Some(&e.message));
-            e.code
-        }
-    }
+    .1
 }
 
 /// Turns the caller's struct into core options, reading only the fields of its version.

@@ -281,7 +281,7 @@ impl PyClient {
     /// The most requests of one batch in flight at once (the max_in_flight option).
     #[getter]
     fn max_in_flight(&self) -> u32 {
-        self.inner.max_in_flight
+        self.inner.max_in_flight()
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -1,0 +1,222 @@
+//! Everything about `fork()`: telling a forked child from its parent, and what a child does
+//! with the state its parent's threads left behind.
+//!
+//! The rules: a child never uses a connection, a socket or a lock of its parent (another thread
+//! of the parent may have been in the middle of using it at the fork, and that thread does not
+//! exist in the child); it never closes anything politely (a `shutdown` or TLS close_notify would
+//! end the parent's connection too); and it never waits on a lock that may have been held at
+//! the fork. So per-process state sits in a [`PerProcess`], which a child replaces at its first
+//! use, abandoning the parent's: only the child's copies of the parent's socket descriptors are
+//! closed ([`Sockets::abandon`]); the rest is kept, reachable, never freed.
+
+use std::any::Any;
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+/// The sockets a client's connections use, so that a forked child can close its copies of them
+/// without touching the connections themselves (see [`Sockets::abandon`]).
+#[derive(Default)]
+pub(crate) struct Sockets {
+    open: Mutex<Vec<Socket>>,
+}
+
+/// A socket of this client and what identifies it beyond its descriptor number, which the
+/// process may close and reuse for something else.
+struct Socket {
+    stream: Weak<TcpStream>,
+    identity: Option<(libc::dev_t, libc::ino_t)>,
+}
+
+/// The device and inode behind a descriptor: unique to one socket while it exists.
+fn identity(fd: libc::c_int) -> Option<(libc::dev_t, libc::ino_t)> {
+    // SAFETY: all-zero bytes are a valid `stat`, which fstat fills in.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a plain query on a descriptor number; a closed one gives an error, not UB.
+    (unsafe { libc::fstat(fd, &raw mut st) } == 0).then_some((st.st_dev, st.st_ino))
+}
+
+impl Sockets {
+    pub(crate) fn add(&self, s: &Arc<TcpStream>) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.retain(|w| w.stream.strong_count() > 0);
+        open.push(Socket {
+            stream: Arc::downgrade(s),
+            identity: identity(s.as_raw_fd()),
+        });
+    }
+
+    /// In a forked child: closes this process's descriptors of the parent's sockets.
+    ///
+    /// `close` only drops this process's reference: the parent's connection stays up, where
+    /// `shutdown` or a TLS close_notify would end it for the parent too. The streams themselves
+    /// are leaked, never dropped, because their owners (ureq's pool, TLS state) are abandoned
+    /// as they were at the fork, possibly in the middle of an operation of another thread.
+    /// If the fork caught another thread holding the list's lock, the descriptors are left open
+    /// rather than waiting forever for a thread that does not exist in the child.
+    ///
+    /// This runs at the child's first use of the client, not at the fork, and the child may
+    /// have closed its inherited descriptors and opened files of its own meanwhile (a daemon
+    /// does): a number is closed only while it still refers to the very socket the parent had
+    /// (same device and inode), never to what the child put there.
+    pub(crate) fn abandon(&self) {
+        let Ok(open) = self.open.try_lock() else {
+            return;
+        };
+        for socket in open.iter() {
+            let Some(stream) = socket.stream.upgrade() else {
+                continue;
+            };
+            let fd = stream.as_raw_fd();
+            if socket.identity.is_some() && identity(fd) == socket.identity {
+                // SAFETY: the descriptor is still the parent's socket, whose stream is never
+                // used or dropped again in this process.
+                unsafe { libc::close(fd) };
+            }
+            std::mem::forget(stream);
+        }
+    }
+}
+
+/// Forks this process is away from the one that first made a client: bumped in every forked
+/// child by a `pthread_atfork` handler.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Whether the handler is in place.
+static AT_FORK: OnceLock<bool> = OnceLock::new();
+
+extern "C" fn forked_child() {
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Tells a forked child from its parent: a value that differs in a child from what it was in
+/// the parent at the fork. Every call asks, so it is an atomic load, not `getpid` (a system
+/// call since glibc stopped caching the pid). A fork that bypasses libc's `fork` (a raw
+/// `clone`) runs no handler; a child made that way must exec before it uses a client, as a
+/// `vfork` child must. Should the handler not install (no memory), the pid is used instead.
+pub(crate) fn process_generation() -> u64 {
+    let handler = *AT_FORK.get_or_init(|| {
+        // SAFETY: registers a handler that only bumps an atomic, which is async-signal-safe as
+        // a handler that runs in a forked child must be.
+        unsafe { libc::pthread_atfork(None, None, Some(forked_child)) == 0 }
+    });
+    if handler {
+        GENERATION.load(Ordering::Acquire)
+    } else {
+        (1 << 63) | u64::from(std::process::id())
+    }
+}
+
+/// State that belongs to one process, made again in a forked child.
+pub(crate) trait Inherited: Send + Sync + 'static {
+    /// In a forked child, just before the parent's state is abandoned: drop this process's
+    /// share of it without touching the parent's (see the module doc).
+    fn abandon(&self);
+}
+
+/// A value of type `T` for the process that uses it: the one it was made in, or in a forked
+/// child a fresh one, made by the `make` given to [`PerProcess::get`] at the child's first use.
+pub(crate) struct PerProcess<T: Inherited> {
+    /// Always a pointer from `Box::into_raw`: freed only in `Drop`, and one that is replaced
+    /// (after a fork) is abandoned, never freed.
+    current: AtomicPtr<Made<T>>,
+}
+
+struct Made<T> {
+    /// The [`process_generation`] it was made in.
+    generation: u64,
+    value: T,
+}
+
+impl<T: Inherited> PerProcess<T> {
+    pub(crate) fn new(value: T) -> PerProcess<T> {
+        let made = Box::new(Made {
+            generation: process_generation(),
+            value,
+        });
+        PerProcess {
+            current: AtomicPtr::new(Box::into_raw(made)),
+        }
+    }
+
+    /// This process's value. `fresh` is called with it when it was just made for this child.
+    pub(crate) fn get(&self, make: impl Fn() -> T, fresh: impl FnOnce(&T)) -> &T {
+        let p = self.current.load(Ordering::Acquire);
+        // SAFETY: `current` always holds a live value (see the field).
+        let made = unsafe { &*p };
+        if made.generation == process_generation() {
+            &made.value
+        } else {
+            self.replace(p, make, fresh)
+        }
+    }
+
+    #[cold]
+    fn replace(&self, old: *mut Made<T>, make: impl Fn() -> T, fresh: impl FnOnce(&T)) -> &T {
+        let made = Box::into_raw(Box::new(Made {
+            generation: process_generation(),
+            value: make(),
+        }));
+        match self
+            .current
+            .compare_exchange(old, made, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {
+                // SAFETY: `old` was the parent's; no thread of this process uses it.
+                abandon(unsafe { Box::from_raw(old) });
+                // SAFETY: just installed, live until `Drop`.
+                let value = unsafe { &(*made).value };
+                fresh(value);
+                value
+            }
+            Err(theirs) => {
+                // Another thread of this child replaced it first: use that one.
+                // SAFETY: never shared.
+                drop(unsafe { Box::from_raw(made) });
+                // SAFETY: installed by that thread, live until `Drop`.
+                unsafe { &(*theirs).value }
+            }
+        }
+    }
+}
+
+impl<T: Inherited> Drop for PerProcess<T> {
+    fn drop(&mut self) {
+        // SAFETY: `current` always holds a pointer from `Box::into_raw`, and `&mut self` means
+        // nothing is using it.
+        let made = unsafe { Box::from_raw(*self.current.get_mut()) };
+        if made.generation == process_generation() {
+            drop(made);
+        } else {
+            abandon(made);
+        }
+    }
+}
+
+/// The per-process states of parent processes, abandoned in forked children. A lock-free list:
+/// a mutex could have been held by a thread of the parent at the fork, and would then stay
+/// locked forever in the child. Kept reachable so that leak checkers (valgrind,
+/// LeakSanitizer) in the child see memory held on purpose, not lost.
+static ABANDONED: AtomicPtr<Abandoned> = AtomicPtr::new(std::ptr::null_mut());
+
+struct Abandoned {
+    _kept: Box<dyn Any + Send + Sync>,
+    next: AtomicPtr<Abandoned>,
+}
+
+fn abandon<T: Inherited>(made: Box<Made<T>>) {
+    made.value.abandon();
+    let node = Box::into_raw(Box::new(Abandoned {
+        _kept: made,
+        next: AtomicPtr::new(std::ptr::null_mut()),
+    }));
+    let mut head = ABANDONED.load(Ordering::Acquire);
+    loop {
+        // SAFETY: `node` is ours until the exchange below publishes it.
+        unsafe { (*node).next.store(head, Ordering::Relaxed) };
+        match ABANDONED.compare_exchange_weak(head, node, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => break,
+            Err(now) => head = now,
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! One call from start to end: a pacing turn, an attempt, and the retry decision (which
+//! failures are retried, the backoff, `Retry-After`, and the free resend after a stale pooled
+//! connection).
+
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::io::Read;
+use std::time::Duration;
+
+use ureq::http::StatusCode;
+
+use crate::avatar::Avatar;
+use crate::call::Call;
+use crate::client::{Client, ProcessState};
+use crate::error::{Error, ErrorKind};
+use crate::failure::Failure;
+use crate::response::{self, ERROR_BODY_READ};
+use crate::validate::ChatId;
+
+/// First backoff delay; doubled per retry, with jitter, up to [`MAX_BACKOFF`].
+const BASE_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// A `Retry-After` longer than this is cut to it: one call should not block for minutes.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+/// Free resends of one call after a failure on a stale pooled connection (curl's choice too):
+/// a connection whose close was still in flight when it left the pool is a race that a second
+/// try wins; a second such failure in a row is something else, and counts as a failure.
+const MAX_STALE_RESENDS: u32 = 1;
+
+/// The JSON body of the call; serde escapes whatever the chat id holds.
+#[derive(serde::Serialize)]
+struct RequestBody<'a> {
+    #[serde(rename = "chatId")]
+    chat_id: &'a str,
+}
+
+pub(crate) fn request_body(chat_id: &ChatId<'_>) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(&RequestBody {
+        chat_id: chat_id.as_str(),
+    })
+    .map_err(|e| Error::invalid(format!("chat_id cannot be encoded: {e}")))
+}
+
+impl Client {
+    /// Attempts until an answer, a failure not worth retrying, the last retry, or a stop.
+    pub(crate) fn run(
+        &self,
+        state: &ProcessState,
+        call: &Call<'_>,
+        body: &[u8],
+    ) -> Result<Avatar, Error> {
+        let mut attempts = 0;
+        let mut stale_resends = 0;
+        loop {
+            if !state.limiter.acquire(|wait| call.sleep(wait)) {
+                return Err(self.cancelled(attempts));
+            }
+            attempts += 1;
+            call.new_attempt();
+            let failure = match self.attempt(state, body) {
+                Ok(mut avatar) => {
+                    avatar.attempts = attempts;
+                    return Ok(avatar);
+                }
+                Err(f) => f,
+            };
+            // Asked, not just remembered: a shutdown wakes a blocked read with an end of stream,
+            // which looks like a failure without any wait having checked the flag.
+            if call.should_stop() {
+                return Err(self.cancelled(attempts));
+            }
+            if let Some(d) = failure.retry_after {
+                // The service asked the whole client to wait, not just this thread: the pause
+                // holds back every thread's next turn, this one's included, retried or not.
+                state.limiter.pause(d.min(MAX_RETRY_AFTER));
+            }
+            if failure.error.kind() == ErrorKind::Network
+                && call.failed_on_stale_connection()
+                && stale_resends < MAX_STALE_RESENDS
+            {
+                // The request died with a pooled connection before any byte of an answer: most
+                // likely the server had closed it while it sat in the pool. It is sent again on
+                // another connection without a backoff or an attempt counted. It still takes a
+                // pacing turn: the server may have read it before dropping the connection.
+                stale_resends += 1;
+                attempts -= 1;
+                continue;
+            }
+            if !(failure.retryable && attempts <= self.max_retries) {
+                return Err(failure.error.with_attempts(attempts));
+            }
+            let delay = if failure.retry_after.is_some() {
+                Duration::ZERO
+            } else {
+                backoff(attempts)
+            };
+            if !call.sleep(delay) {
+                return Err(self.cancelled(attempts));
+            }
+        }
+    }
+
+    /// One request and its answer.
+    fn attempt(&self, state: &ProcessState, body: &[u8]) -> Result<Avatar, Failure> {
+        let mut response = state
+            .agent
+            .post(self.uri.clone())
+            .header("content-type", "application/json")
+            .send(body)
+            .map_err(|e| self.transport_failure(e))?;
+        let status = response.status();
+        let body = if status == StatusCode::OK {
+            response
+                .body_mut()
+                .with_config()
+                .limit(self.max_body_bytes)
+                .read_to_vec()
+                .map_err(|e| self.transport_failure(e))
+                .map_err(|f| Failure {
+                    error: f.error.with_status(200),
+                    ..f
+                })?
+        } else {
+            let mut text = Vec::new();
+            // A failure to read the error body only loses the explanation, not the status.
+            let _ = response
+                .body_mut()
+                .with_config()
+                .limit(u64::MAX)
+                .reader()
+                .take(ERROR_BODY_READ)
+                .read_to_end(&mut text);
+            text
+        };
+        response::decode(status, response.headers(), &body, &self.token)
+    }
+}
+
+/// Exponential backoff with "equal jitter": half the delay is fixed, half random, so that many
+/// clients that failed together do not retry together.
+fn backoff(attempt: u32) -> Duration {
+    let exp = BASE_BACKOFF
+        .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF);
+    let half = exp / 2;
+    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX).max(1);
+    half + Duration::from_nanos(random_u64() % nanos)
+}
+
+/// A random number without a dependency: every `RandomState` is seeded afresh by std.
+fn random_u64() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(0);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 1..20 {
+            let d = backoff(attempt);
+            let exp = BASE_BACKOFF
+                .saturating_mul(1 << (attempt - 1).min(16))
+                .min(MAX_BACKOFF);
+            assert!(d >= exp / 2 && d <= exp, "attempt {attempt}: {d:?}");
+        }
+    }
+}
