@@ -74,7 +74,7 @@ lib:
 	cargo build --release
 
 header:
-	GA_UPDATE_HEADER=1 cargo test --test header
+	GA_UPDATE_HEADER=1 cargo test --features _header --test header
 
 # ---- the one test command --------------------------------------------------------------------
 

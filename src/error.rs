@@ -53,8 +53,10 @@ pub(crate) struct KindInfo {
     /// [`ErrorKind::description`], also what `ga_code_str` returns.
     pub(crate) description: &'static CStr,
     /// The exception class in `greenapi._errors`.
+    #[cfg_attr(not(feature = "python"), allow(dead_code))]
     pub(crate) python_class: &'static str,
     /// The exception's `code` attribute.
+    #[cfg_attr(not(feature = "python"), allow(dead_code))]
     pub(crate) python_code: &'static str,
 }
 

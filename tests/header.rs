@@ -15,7 +15,7 @@ fn committed_header_is_current() {
     assert!(
         committed == GENERATED,
         "include/greenapi.h differs from what cbindgen generates from src/ now; \
-         regenerate it with `make header` (GA_UPDATE_HEADER=1 cargo test --test header) \
+         regenerate it with `make header` (GA_UPDATE_HEADER=1 cargo test --features _header --test header) \
          and commit it"
     );
 }
