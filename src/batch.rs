@@ -99,30 +99,7 @@ impl Client {
                 "a batch takes at most {MAX_BATCH} chat ids"
             )));
         }
-        let mut ready = VecDeque::new();
-        let mut jobs: Vec<ChatId<'static>> = Vec::new();
-        let mut positions: Vec<Vec<usize>> = Vec::new();
-        let mut seen: HashMap<ChatId<'static>, usize> = HashMap::new();
-        for (index, id) in chat_ids.iter().enumerate() {
-            match ChatId::parse(id) {
-                Ok(normal) => {
-                    let normal = normal.into_owned();
-                    match seen.get(&normal) {
-                        Some(&job) => positions[job].push(index),
-                        None => {
-                            seen.insert(normal.clone(), jobs.len());
-                            jobs.push(normal);
-                            positions.push(vec![index]);
-                        }
-                    }
-                }
-                Err(e) => ready.push_back(Item {
-                    index,
-                    chat_id: id.clone(),
-                    result: Err(e),
-                }),
-            }
-        }
+        let (jobs, positions, ready) = plan(&chat_ids);
         let shared = Arc::new(Shared {
             jobs,
             next_job: AtomicUsize::new(0),
@@ -165,6 +142,36 @@ impl Client {
             drained: false,
         })
     }
+}
+
+/// The jobs for `chat_ids` (normalised, each asked once), the positions each answers, and the
+/// results of the ids refused.
+fn plan(chat_ids: &[String]) -> (Vec<ChatId<'static>>, Vec<Vec<usize>>, VecDeque<Item>) {
+    let mut ready = VecDeque::new();
+    let mut jobs: Vec<ChatId<'static>> = Vec::new();
+    let mut positions: Vec<Vec<usize>> = Vec::new();
+    let mut seen: HashMap<ChatId<'static>, usize> = HashMap::new();
+    for (index, id) in chat_ids.iter().enumerate() {
+        match ChatId::parse(id) {
+            Ok(normal) => {
+                let normal = normal.into_owned();
+                match seen.get(&normal) {
+                    Some(&job) => positions[job].push(index),
+                    None => {
+                        seen.insert(normal.clone(), jobs.len());
+                        jobs.push(normal);
+                        positions.push(vec![index]);
+                    }
+                }
+            }
+            Err(e) => ready.push_back(Item {
+                index,
+                chat_id: id.clone(),
+                result: Err(e),
+            }),
+        }
+    }
+    (jobs, positions, ready)
 }
 
 /// A worker: takes the next job until there is none or the batch is stopped.

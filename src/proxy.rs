@@ -177,34 +177,10 @@ pub(crate) fn explain(e: &ureq::Error, proxy: Option<&Proxy>) -> Option<(ErrorKi
         ))
     };
     match e {
-        U::ConnectProxyFailed(reason) => match refusal_status(reason) {
-            Some(status) => {
-                let name = StatusCode::from_u16(status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .map_or(String::new(), |r| format!(" {r}"));
-                let hint = match status {
-                    401 | 407 => " (check the proxy's user name and password)",
-                    403 => " (the proxy does not allow this destination)",
-                    502..=504 => " (the proxy could not reach the service)",
-                    _ => "",
-                };
-                network(
-                    format!(
-                        "the proxy refused the tunnel: HTTP {status}{name}{hint}; proxy {}",
-                        shown(proxy)
-                    ),
-                    matches!(status, 502..=504),
-                )
-            }
-            None => network(
-                format!(
-                    "the proxy {} did not answer the tunnel request ({reason})",
-                    shown(proxy)
-                ),
-                true,
-            ),
-        },
+        U::ConnectProxyFailed(reason) => {
+            let (text, retryable) = tunnel_refused(reason, proxy);
+            network(text, retryable)
+        }
         // Through a CONNECT proxy the service's name is resolved by the proxy: only the
         // proxy's own name is looked up here.
         U::HostNotFound => network(
@@ -236,6 +212,37 @@ pub(crate) fn explain(e: &ureq::Error, proxy: Option<&Proxy>) -> Option<(ErrorKi
         )),
         _ => None,
     }
+}
+
+/// Why a proxy refused a tunnel (its status and what to check, or that it did not answer), and
+/// whether another attempt may help.
+fn tunnel_refused(reason: &str, proxy: &Proxy) -> (String, bool) {
+    let Some(status) = refusal_status(reason) else {
+        return (
+            format!(
+                "the proxy {} did not answer the tunnel request ({reason})",
+                shown(proxy)
+            ),
+            true,
+        );
+    };
+    let name = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .map_or(String::new(), |r| format!(" {r}"));
+    let hint = match status {
+        401 | 407 => " (check the proxy's user name and password)",
+        403 => " (the proxy does not allow this destination)",
+        502..=504 => " (the proxy could not reach the service)",
+        _ => "",
+    };
+    (
+        format!(
+            "the proxy refused the tunnel: HTTP {status}{name}{hint}; proxy {}",
+            shown(proxy)
+        ),
+        matches!(status, 502..=504),
+    )
 }
 
 /// The status in ureq's `ConnectProxyFailed` text, `proxy server responded 407/407`.

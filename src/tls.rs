@@ -43,6 +43,34 @@ pub(crate) fn root_certs(options: &Options) -> Result<RootCerts, Error> {
     let Some(path) = &options.ca_file else {
         return Ok(RootCerts::WebPki);
     };
+    let certs = read_ca_file(path)?;
+    let Some(mut cache) = ca_roots() else {
+        return Ok(RootCerts::Specific(Arc::new(with_built_in(certs))));
+    };
+    let same = |r: &Arc<Roots>| {
+        r.from_file == certs.len() && r.certs.iter().zip(&certs).all(|(a, b)| a.der() == b.der())
+    };
+    if let Some(i) = cache.iter().position(same) {
+        let roots = cache.remove(i);
+        let shared = roots.certs.clone();
+        cache.push(roots);
+        return Ok(RootCerts::Specific(shared));
+    }
+    let from_file = certs.len();
+    let certs = Arc::new(with_built_in(certs));
+    if cache.len() >= CA_ROOTS_KEPT {
+        cache.remove(0);
+    }
+    cache.push(Arc::new(Roots {
+        certs: certs.clone(),
+        from_file,
+        config: OnceLock::new(),
+    }));
+    Ok(RootCerts::Specific(certs))
+}
+
+/// The certificates of a `ca_file`, refused with a message that says why.
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<Certificate<'static>>, Error> {
     let shown = path.display();
     let unreadable =
         |e: std::io::Error| Error::invalid(format!("ca_file {shown} cannot be read: {e}"));
@@ -79,29 +107,7 @@ pub(crate) fn root_certs(options: &Options) -> Result<RootCerts, Error> {
             "ca_file {shown} holds no PEM certificate"
         )));
     }
-    let Some(mut cache) = ca_roots() else {
-        return Ok(RootCerts::Specific(Arc::new(with_built_in(certs))));
-    };
-    let same = |r: &Arc<Roots>| {
-        r.from_file == certs.len() && r.certs.iter().zip(&certs).all(|(a, b)| a.der() == b.der())
-    };
-    if let Some(i) = cache.iter().position(same) {
-        let roots = cache.remove(i);
-        let shared = roots.certs.clone();
-        cache.push(roots);
-        return Ok(RootCerts::Specific(shared));
-    }
-    let from_file = certs.len();
-    let certs = Arc::new(with_built_in(certs));
-    if cache.len() >= CA_ROOTS_KEPT {
-        cache.remove(0);
-    }
-    cache.push(Arc::new(Roots {
-        certs: certs.clone(),
-        from_file,
-        config: OnceLock::new(),
-    }));
-    Ok(RootCerts::Specific(certs))
+    Ok(certs)
 }
 
 /// The caller's certificates and, "as well", the built-in roots, which stay trusted.

@@ -138,29 +138,7 @@ fn connect_one(
         if e.raw_os_error() != Some(libc::EINPROGRESS) {
             return Err(e.into());
         }
-        loop {
-            let wait = end.map_or(SLICE, |end| {
-                end.saturating_duration_since(Instant::now()).min(SLICE)
-            });
-            let mut pfd = libc::pollfd {
-                fd,
-                events: libc::POLLOUT,
-                revents: 0,
-            };
-            let ms = libc::c_int::try_from(wait.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
-            // SAFETY: one valid pollfd.
-            let n = unsafe { libc::poll(&raw mut pfd, 1, ms) };
-            if n > 0 {
-                break;
-            }
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e.into());
-                }
-            }
-            keep_waiting(end, reason)?;
-        }
+        wait_writable(fd, end, reason)?;
         if let Some(e) = stream.take_error()? {
             return Err(e.into());
         }
@@ -170,6 +148,37 @@ fn connect_one(
     stream.set_read_timeout(Some(SLICE))?;
     stream.set_write_timeout(Some(SLICE))?;
     Ok(stream)
+}
+
+/// Waits in slices until a connecting socket is writable (connected or failed).
+fn wait_writable(
+    fd: libc::c_int,
+    end: Option<Instant>,
+    reason: Timeout,
+) -> Result<(), ureq::Error> {
+    loop {
+        let wait = end.map_or(SLICE, |end| {
+            end.saturating_duration_since(Instant::now()).min(SLICE)
+        });
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(wait.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&raw mut pfd, 1, ms) };
+        if n > 0 {
+            return Ok(());
+        }
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e.into());
+            }
+        }
+        keep_waiting(end, reason)?;
+    }
 }
 
 fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
