@@ -31,8 +31,11 @@ pub(crate) fn decode(
         return answer(body, secret);
     }
     let code = status.as_u16();
-    let retry_after = headers
-        .get("retry-after")
+    // Only where a wait is what the server asks for (RFC 9110 names 503 and 429 for this): a
+    // 401 or 404 will not get better by waiting, and must not pause the client.
+    let retry_after = matches!(code, 429 | 503)
+        .then(|| headers.get("retry-after"))
+        .flatten()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
@@ -69,4 +72,31 @@ fn answer(body: &[u8], secret: &Secret) -> Result<Avatar, Failure> {
         secret.scrub_in_place(r);
     }
     Ok(avatar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ureq::http::HeaderValue;
+
+    fn retry_after(status: u16) -> Option<Duration> {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("99999999"));
+        let secret = Secret::new("SECRETtoken0123456789");
+        let status = StatusCode::from_u16(status).unwrap();
+        decode(status, &headers, b"", &secret)
+            .unwrap_err()
+            .retry_after
+    }
+
+    #[test]
+    fn retry_after_is_heeded_only_on_429_and_503() {
+        assert!(retry_after(429).is_some());
+        assert!(retry_after(503).is_some());
+        // A client error will not get better by waiting: its Retry-After must not pause the
+        // client (a misconfigured instance would run a batch at one call per 10 s).
+        for status in [400, 401, 403, 404, 466, 500, 502, 504, 302] {
+            assert_eq!(retry_after(status), None, "HTTP {status}");
+        }
+    }
 }

@@ -88,12 +88,10 @@ impl Client {
             if !(failure.retryable && attempts <= self.max_retries) {
                 return Err(failure.error.with_attempts(attempts));
             }
-            let delay = if failure.retry_after.is_some() {
-                Duration::ZERO
-            } else {
-                backoff(attempts)
-            };
-            if !call.sleep(delay) {
+            // The longer of the backoff and the `Retry-After`: the pause above holds the next
+            // pacing turn until the `Retry-After` has passed, so the backoff alone is slept here.
+            // `Retry-After: 0` thus leaves the backoff as it is.
+            if !call.sleep(backoff(attempts)) {
                 return Err(self.cancelled(attempts));
             }
         }

@@ -298,6 +298,22 @@ fn retry_after_is_honoured() {
 }
 
 #[test]
+fn retry_after_zero_keeps_the_backoff() {
+    // `Retry-After: 0` is the server's least wait, not an order to retry at once: the backoff
+    // (at least 100 ms, then 200 ms) still spaces the retries.
+    let server = Server::start(|_, _| Reply::text(503, "busy").with_header("retry-after", "0"));
+    let start = Instant::now();
+    let e = fail(&client(&server.url()), "79001234567@c.us");
+    assert_eq!((e.attempts(), server.request_count()), (3, 3));
+    // A lower bound only: sleeping never ends early, so this cannot flake.
+    assert!(
+        start.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
 fn persistent_failures_give_up_after_max_retries() {
     for (status, kind) in [
         (503, ErrorKind::ServerError),
