@@ -83,8 +83,13 @@ typedef struct ga_result {
  * Called by `ga_get_avatars_with_progress` after each entry's result, with how many entries
  * have one and how many there are, and the `user` pointer given to it. Always from the thread
  * that called `ga_get_avatars_with_progress`, never concurrently. Return 0 to go on; any other
- * value stops the batch: no new request starts, requests in flight finish, and every entry not
- * asked gets `GA_CANCELLED`.
+ * value stops the batch: no new request starts, requests in flight finish, every entry not
+ * asked gets `GA_CANCELLED`, and the callback is not called again.
+ *
+ * It must return normally: a C++ exception, a `longjmp` or anything else that leaves it
+ * without returning would unwind through the library's frames, which cannot be done safely, and
+ * aborts the process. Report a failure by returning non-zero (the C++ wrapper, greenapi.hpp,
+ * catches its callback's exceptions, stops the batch and rethrows the first after the call).
  */
 typedef int (*ga_progress_fn)(size_t done, size_t total, void *user);
 

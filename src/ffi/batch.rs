@@ -24,8 +24,13 @@ const WAIT: Duration = Duration::from_millis(50);
 /// Called by `ga_get_avatars_with_progress` after each entry's result, with how many entries
 /// have one and how many there are, and the `user` pointer given to it. Always from the thread
 /// that called `ga_get_avatars_with_progress`, never concurrently. Return 0 to go on; any other
-/// value stops the batch: no new request starts, requests in flight finish, and every entry not
-/// asked gets `GA_CANCELLED`.
+/// value stops the batch: no new request starts, requests in flight finish, every entry not
+/// asked gets `GA_CANCELLED`, and the callback is not called again.
+///
+/// It must return normally: a C++ exception, a `longjmp` or anything else that leaves it
+/// without returning would unwind through the library's frames, which cannot be done safely, and
+/// aborts the process. Report a failure by returning non-zero (the C++ wrapper, greenapi.hpp,
+/// catches its callback's exceptions, stops the batch and rethrows the first after the call).
 pub type ga_progress_fn =
     Option<unsafe extern "C" fn(done: usize, total: usize, user: *mut c_void) -> c_int>;
 
@@ -114,10 +119,11 @@ unsafe fn collect(
 ) -> Vec<*mut ga_result> {
     let mut out: Vec<*mut ga_result> = vec![std::ptr::null_mut(); count];
     let mut done = 0usize;
-    let mut stop_asked = false;
-    let report = |done: usize| -> bool {
-        // SAFETY: a function the caller gave for exactly this, with the caller's pointer.
-        progress.is_some_and(|f| unsafe { f(done, count, user) } != 0)
+    let mut progress = Progress {
+        f: progress,
+        user,
+        total: count,
+        stop_asked: false,
     };
     // The strings the core is given, and for each the entry it answers.
     let mut ids = Vec::with_capacity(count);
@@ -134,7 +140,8 @@ unsafe fn collect(
             Err(e) => {
                 *slot = result::from_code(e.code, &format!("chat_ids[{i}]: {}", e.message));
                 done += 1;
-                stop_asked |= report(done);
+                // SAFETY: forwarded contract.
+                unsafe { progress.report(done) };
             }
         }
     }
@@ -147,7 +154,7 @@ unsafe fn collect(
             return out;
         }
     };
-    if stop_asked {
+    if progress.stop_asked {
         batch.stop();
     }
     loop {
@@ -159,7 +166,8 @@ unsafe fn collect(
                     Err(e) => result::from_error(e),
                 };
                 done += 1;
-                if report(done) {
+                // SAFETY: forwarded contract.
+                if unsafe { progress.report(done) } {
                     batch.stop();
                 }
             }
@@ -168,6 +176,33 @@ unsafe fn collect(
         }
     }
     out
+}
+
+/// The caller's progress callback.
+struct Progress {
+    f: ga_progress_fn,
+    user: *mut c_void,
+    total: usize,
+    /// The callback asked to stop. From then on it is not called again: a C++ wrapper that
+    /// turned an exception into a stop would otherwise see, and keep, a later exception instead
+    /// of the first.
+    stop_asked: bool,
+}
+
+impl Progress {
+    /// Tells the callback `done` entries have a result; whether the batch is to stop.
+    ///
+    /// # Safety
+    /// `f` is NULL or safe to call with `user`.
+    unsafe fn report(&mut self, done: usize) -> bool {
+        if !self.stop_asked {
+            // SAFETY: a function the caller gave for exactly this, with the caller's pointer.
+            self.stop_asked = self
+                .f
+                .is_some_and(|f| unsafe { f(done, self.total, self.user) } != 0);
+        }
+        self.stop_asked
+    }
 }
 
 /// Frees the `count` results of a `ga_get_avatars` call and sets each pointer to NULL. NULL
