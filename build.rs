@@ -31,11 +31,23 @@ mod header {
             v("PATCH"),
             env::var("CARGO_PKG_VERSION").expect("set by cargo"),
         ));
+        let mut header = Vec::new();
         cbindgen::Builder::new()
             .with_crate(&crate_dir)
             .with_config(config)
             .generate()
             .expect("cbindgen can read the crate")
-            .write_to_file(&out);
+            .write(&mut header);
+        let header = String::from_utf8(header).expect("cbindgen writes UTF-8");
+        std::fs::write(out, c89(&header)).expect("OUT_DIR is writable");
+    }
+
+    /// cbindgen's C++ guards end in `//` comments, which C89 does not have (`-std=c89
+    /// -pedantic` refuses them): the same comments in `/* */`.
+    fn c89(header: &str) -> String {
+        header
+            .replace("#endif // __cplusplus", "#endif /* __cplusplus */")
+            .replace("#endif  // __cplusplus", "#endif /* __cplusplus */")
+            .replace("}  // extern \"C\"", "} /* extern \"C\" */")
     }
 }

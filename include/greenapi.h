@@ -249,7 +249,7 @@ typedef struct ga_client_options {
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
 /**
  * Asks for the avatars of `count` chat ids at once: up to `max_in_flight` requests on the wire,
@@ -395,7 +395,7 @@ void ga_result_free(struct ga_result *result);
 const char *ga_version(void);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+} /* extern "C" */
+#endif /* __cplusplus */
 
 #endif  /* GREENAPI_H */

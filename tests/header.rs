@@ -38,3 +38,48 @@ fn version_macros_match_cargo_toml() {
     let lib = unsafe { std::ffi::CStr::from_ptr(greenapi::ffi::version::ga_version()) };
     assert_eq!(lib.to_str().unwrap(), version);
 }
+
+/// The header is plain C89 (and C99, C11) under `-pedantic -Werror`, and C++: a program compiled
+/// with any of these standards includes it without a warning.
+#[test]
+fn header_compiles_in_every_c_standard() {
+    let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("include");
+    let dir = std::env::temp_dir().join(format!("greenapi-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("uses_header.c");
+    std::fs::write(
+        &program,
+        "#include \"greenapi.h\"\nint main(void) { return ga_version() == 0; }\n",
+    )
+    .unwrap();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    for (compiler, std, lang) in [
+        (cc.as_str(), "-std=c89", "c"),
+        (cc.as_str(), "-std=c99", "c"),
+        (cc.as_str(), "-std=c11", "c"),
+        ("c++", "-std=c++11", "c++"),
+    ] {
+        let out = std::process::Command::new(compiler)
+            .args([
+                std,
+                "-pedantic",
+                "-Werror",
+                "-Wall",
+                "-Wextra",
+                "-fsyntax-only",
+                "-x",
+                lang,
+            ])
+            .arg("-I")
+            .arg(&include)
+            .arg(&program)
+            .output()
+            .unwrap_or_else(|e| panic!("{compiler}: {e}"));
+        assert!(
+            out.status.success(),
+            "{compiler} {std}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
