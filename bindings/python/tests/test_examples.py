@@ -35,12 +35,12 @@ def test_many_avatars_example(standin: str, mode: list) -> None:
             "79001234567: https://pps.whatsapp.net/v/stand-in/79001234567@c.us.jpg",
             "+79001234567: https://pps.whatsapp.net/v/stand-in/79001234567@c.us.jpg",
             "120650379300963@lid: https://pps.whatsapp.net/v/stand-in/120650379300963@lid.jpg",
-            lines[[l.startswith("not a chat id:") for l in lines].index(True)],
-            lines[[l.startswith("status-500@c.us:") for l in lines].index(True)],
+            lines[[line.startswith("not a chat id:") for line in lines].index(True)],
+            lines[[line.startswith("status-500@c.us:") for line in lines].index(True)],
         ]
     )
-    assert any(l.startswith("not a chat id: InvalidArgumentError [invalid_argument]") for l in lines)
-    assert any(l.startswith("status-500@c.us: ServerError [server_error]") for l in lines)
+    assert any(line.startswith("not a chat id: InvalidArgumentError [invalid_argument]") for line in lines)
+    assert any(line.startswith("status-500@c.us: ServerError [server_error]") for line in lines)
     assert lines[5:] == ["3 of 5 answered"]
     assert TOKEN not in r.stdout + r.stderr
 

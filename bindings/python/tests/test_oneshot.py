@@ -8,7 +8,6 @@ import gc
 import pytest
 
 import greenapi
-
 from conftest import ID_INSTANCE, TOKEN
 
 

@@ -63,7 +63,8 @@ def test_help_stub_and_readme_name_the_same_options_with_the_same_defaults():
 
 def test_the_defaults_shown_are_the_ones_used():
     # Every default spelled out gives the Client nothing but what leaving them all out does.
-    shown = {p.name: p.default for p in inspect.signature(greenapi.Client).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    params = inspect.signature(greenapi.Client).parameters.values()
+    shown = {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
     assert greenapi.Client._resolved("1", "t", **shown) == greenapi.Client._resolved("1", "t")
 
 

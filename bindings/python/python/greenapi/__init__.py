@@ -30,6 +30,7 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Tuple, Union
 
+from ._async import AsyncAvatarIterator, AsyncClient
 from ._errors import (
     AuthError,
     BadRequestError,
@@ -45,7 +46,6 @@ from ._errors import (
     TimeoutError,
     TransportError,
 )
-from ._async import AsyncAvatarIterator, AsyncClient
 from ._native import Avatar, AvatarIterator, Client, __version__
 
 if TYPE_CHECKING:
