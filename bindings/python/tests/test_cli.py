@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import pytest
 
-from conftest import ID_INSTANCE, ROOT, TOKEN, clean_env
+from conftest import ID_INSTANCE, ROOT, TOKEN, clean_env, mypy
 
 # The console script pip / maturin put next to the venv's python.
 SCRIPT = Path(sys.executable).parent / "greenapi"
@@ -532,9 +532,5 @@ def test_cli_passes_mypy_strict(tmp_path: Path) -> None:
     import greenapi
 
     package = Path(greenapi.__file__).parent
-    r = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.10",
-         str(package / "_cli.py"), str(package / "__main__.py")],
-        capture_output=True, text=True, cwd=str(tmp_path), timeout=600, stdin=subprocess.DEVNULL,
-    )
+    r = mypy(tmp_path, "--strict", package / "_cli.py", package / "__main__.py")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ID_INSTANCE, TOKEN, clean_env
+from conftest import ID_INSTANCE, TOKEN, clean_env, mypy
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "many_avatars.py"
 IDS = ["79001234567", "+79001234567", "120650379300963@lid", "not a chat id", "status-500@c.us"]
@@ -52,14 +52,7 @@ def test_many_avatars_example_reads_stdin(standin: str) -> None:
 
 
 def test_many_avatars_example_passes_mypy_strict(tmp_path: Path) -> None:
-    r = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.10", str(EXAMPLE)],
-        capture_output=True,
-        text=True,
-        cwd=str(tmp_path),
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    r = mypy(tmp_path, "--strict", EXAMPLE)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -77,13 +70,6 @@ def test_mypy_strict_catches_misuse_of_the_batch_and_async_apis(tmp_path: Path) 
         "    async for chat_id, res in c.iter_avatars(['1']):\n"
         "        u: str = chat_id\n"
     )
-    r = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.10", str(code)],
-        capture_output=True,
-        text=True,
-        cwd=str(tmp_path),
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    r = mypy(tmp_path, "--strict", code)
     out = r.stdout + r.stderr
     assert set(re.findall(r"misuse\.py:(\d+): error:", out)) == {"3", "4", "5", "7"}, out

@@ -7,13 +7,11 @@ from __future__ import annotations
 import ast
 import inspect
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Dict
 
 import greenapi
-from conftest import ROOT
+from conftest import ROOT, mypy
 from test_docs import option_entries
 
 STUB = Path(greenapi.__file__).parent / "_native.pyi"
@@ -101,13 +99,6 @@ def test_type_checkers_hold_every_signature_to_client_options(tmp_path: Path) ->
         "    greenapi.AsyncClient('1', 't', timout=30)\n"  # error: no such option
         "    greenapi.get_avatar('1', 't', '1@c.us', max_retries=1.5)\n"  # error: a float
     )
-    r = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.10", str(code)],
-        capture_output=True,
-        text=True,
-        cwd=str(tmp_path),
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    r = mypy(tmp_path, "--strict", code)
     out = r.stdout + r.stderr
     assert set(re.findall(r"options\.py:(\d+): error:", out)) == {"6", "7", "8"}, out

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import greenapi
-from conftest import ID_INSTANCE, ROOT, TOKEN, clean_env
+from conftest import ID_INSTANCE, ROOT, TOKEN, clean_env, mypy
 
 HERE = Path(__file__).resolve().parent
 PKG = HERE.parent
@@ -69,14 +69,7 @@ def test_mypy_accepts_typed_usage(tmp_path):
         "reveal_type(greenapi.get_avatar)\n"
         "c.get_avatar(5)  # error\n"
     )
-    r = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental", "--python-version", "3.10", str(code)],
-        capture_output=True,
-        text=True,
-        cwd=str(tmp_path),
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    r = mypy(tmp_path, code)
     out = r.stdout + r.stderr
     # Exactly one error: the int passed as chat_id.
     wrong_chat_id = r'use\.py:\d+: error: Argument 1 to "get_avatar" of "Client" has incompatible type "int"'
