@@ -102,3 +102,9 @@ def test_type_checkers_hold_every_signature_to_client_options(tmp_path: Path) ->
     r = mypy(tmp_path, "--strict", code)
     out = r.stdout + r.stderr
     assert set(re.findall(r"options\.py:(\d+): error:", out)) == {"6", "7", "8"}, out
+
+
+def test_help_gives_the_proxy_variables_in_the_order_they_are_read():
+    # The core reads them in this order (src/proxy.rs); help(Client) once said ALL_PROXY first.
+    entry = option_entries(greenapi.Client.__doc__)["proxy"]
+    assert re.search(r"https_proxy\W+HTTPS_PROXY\W+all_proxy\W+ALL_PROXY\b", entry), entry
