@@ -28,8 +28,9 @@ fi
 PY="$VENV/bin/python"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
-log "installing maturin, pytest, mypy"
-"$PY" -m pip install -q 'maturin>=1.5,<2' 'pytest>=7' 'mypy>=1.8' </dev/null
+log "installing maturin, pytest, mypy, ruff"
+# ruff within one minor release: a newer one may add checks, which should come as a change here.
+"$PY" -m pip install -q 'maturin>=1.5,<2' 'pytest>=7' 'mypy>=1.8' 'ruff>=0.17,<0.18' </dev/null
 
 # maturin develop builds the extension and installs the package into the venv (the same
 # wheel contents `pip install ./bindings/python` produces, without pip's isolated rebuild).
@@ -48,6 +49,10 @@ log "building the extension (maturin develop --release)"
 if [ "${1:-}" = "--install-only" ]; then
     exit 0
 fi
+
+# Its settings are [tool.ruff] in pyproject.toml, found from bindings/python.
+log "running ruff check"
+(cd "$HERE" && "$VENV/bin/ruff" check --quiet --no-cache python tests examples </dev/null)
 
 log "running pytest"
 cd "$ROOT"

@@ -1,11 +1,12 @@
 //! Python arguments turned into owned Rust values, with the module's TypeError and
 //! InvalidArgumentError messages (which never repeat a value: it may be the token).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 
 use super::errors::invalid;
 use crate::options::{self, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS};
@@ -129,5 +130,85 @@ pub(crate) fn uint_arg(
         Ok(n) => Ok(Some(n)),
         Err(_) if v.lt(0)? => Err(invalid(py, &format!("{name} must not be negative"))),
         Err(_) => Err(invalid(py, &format!("{name} is too large"))),
+    }
+}
+
+/// Keyword arguments taken in as `**kwargs`, each taken out once by its name (so that the one
+/// call that takes it is also the one place naming it); a name left over is unknown.
+pub(crate) struct Keywords<'py> {
+    py: Python<'py>,
+    rest: Bound<'py, PyDict>,
+}
+
+impl<'py> Keywords<'py> {
+    pub(crate) fn new(py: Python<'py>, given: Option<&Bound<'py, PyDict>>) -> PyResult<Self> {
+        let rest = match given {
+            // A copy: the caller's dict (`**options` of a Python wrapper) is left as it was.
+            Some(given) => given.copy()?,
+            None => PyDict::new(py),
+        };
+        Ok(Keywords { py, rest })
+    }
+
+    /// The value given for `name`; `None` when it was not given or given as `None` (both mean
+    /// the default).
+    fn take(&self, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let value = self.rest.get_item(name)?;
+        if value.is_some() {
+            self.rest.del_item(name)?;
+        }
+        Ok(value.filter(|v| !v.is_none()))
+    }
+
+    pub(crate) fn opt_str(&self, name: &str) -> PyResult<Option<String>> {
+        opt_str_arg(self.py, self.take(name)?.as_ref(), name)
+    }
+
+    pub(crate) fn float(&self, name: &str) -> PyResult<Option<f64>> {
+        self.take(name)?
+            .map(|v| float_arg(self.py, &v, name))
+            .transpose()
+    }
+
+    pub(crate) fn secs(&self, name: &str, default: Duration) -> PyResult<Duration> {
+        secs_arg(self.py, self.take(name)?.as_ref(), name, default)
+    }
+
+    pub(crate) fn uint(&self, name: &str) -> PyResult<Option<u64>> {
+        uint_arg(self.py, self.take(name)?.as_ref(), name)
+    }
+
+    pub(crate) fn bool(&self, name: &str) -> PyResult<Option<bool>> {
+        self.take(name)?
+            .map(|v| {
+                v.cast::<PyBool>()
+                    .map(|b| b.is_true())
+                    .map_err(|_| PyTypeError::new_err(format!("{name} must be a bool")))
+            })
+            .transpose()
+    }
+
+    /// A `str` or `os.PathLike` path.
+    pub(crate) fn path(&self, name: &str) -> PyResult<Option<PathBuf>> {
+        self.take(name)?
+            .map(|v| {
+                v.extract::<PathBuf>().map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "{name} must be a str or os.PathLike path, or None"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    /// Refuses a name that nothing took, as Python refuses an unknown keyword argument.
+    pub(crate) fn finish(self, callable: &str) -> PyResult<()> {
+        match self.rest.keys().iter().next() {
+            None => Ok(()),
+            Some(name) => Err(PyTypeError::new_err(format!(
+                "{callable} got an unexpected keyword argument {}",
+                name.repr()?
+            ))),
+        }
     }
 }

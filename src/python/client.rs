@@ -1,13 +1,12 @@
 //! `greenapi.Client`: the options turned into the core's, and the blocking call.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use super::args::{float_arg, id_arg, opt_str_arg, secs_arg, str_arg, uint_arg};
+use super::args::{Keywords, id_arg, str_arg};
 use super::avatar::PyAvatar;
 use super::batch::{self, PyAvatarIterator, PyCancelToken};
 use super::errors::invalid;
@@ -49,8 +48,9 @@ use crate::{Client, Options};
 ///     Path (str or os.PathLike) of a PEM file of root certificates to trust in addition to
 ///     the built-in (Mozilla) roots. Certificates are always verified.
 /// proxy=None
-///     Proxy URL. None: from ALL_PROXY or HTTPS_PROXY (with NO_PROXY; HTTP_PROXY is not
-///     used, and a loopback api_url is never proxied). "": no proxy.
+///     Proxy URL (http:// or https://). None: the first set of https_proxy, HTTPS_PROXY,
+///     all_proxy, ALL_PROXY (honouring no_proxy/NO_PROXY; HTTP_PROXY is not used, and a
+///     loopback api_url is never proxied). "": no proxy.
 /// max_body_bytes=1048576
 ///     Largest response body read, in bytes (at least 1; 1048576 is 1 MiB); a larger one
 ///     raises BadResponseError with code "body_too_large".
@@ -76,79 +76,61 @@ pub(crate) struct PyClient {
 
 #[pymethods]
 impl PyClient {
-    // The defaults shown to Python; `None` given explicitly also means the default.
+    // text_signature is the one list of the options' names and defaults (help(), inspect and
+    // the tests read it from here); the values are taken by `resolve`. `None` given explicitly
+    // also means the default.
     #[new]
     #[pyo3(
         text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False, max_in_flight=8)"
     )]
-    #[pyo3(signature = (id_instance, api_token_instance, *, api_url = None, timeout = None, connect_timeout = None, max_retries = None, rate_limit = None, user_agent = None, ca_file = None, proxy = None, max_body_bytes = None, allow_insecure_http = None, max_in_flight = None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (id_instance, api_token_instance, **options))]
     fn new(
         py: Python<'_>,
         id_instance: &Bound<'_, PyAny>,
         api_token_instance: &Bound<'_, PyAny>,
-        api_url: Option<&Bound<'_, PyAny>>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        connect_timeout: Option<&Bound<'_, PyAny>>,
-        max_retries: Option<&Bound<'_, PyAny>>,
-        rate_limit: Option<&Bound<'_, PyAny>>,
-        user_agent: Option<&Bound<'_, PyAny>>,
-        ca_file: Option<&Bound<'_, PyAny>>,
-        proxy: Option<&Bound<'_, PyAny>>,
-        max_body_bytes: Option<&Bound<'_, PyAny>>,
-        allow_insecure_http: Option<&Bound<'_, PyAny>>,
-        max_in_flight: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClient> {
-        let id_instance = id_arg(py, id_instance)?;
-        let token = str_arg(py, api_token_instance, "api_token_instance")?;
-        let defaults = Options::default();
-        let options = Options {
-            api_url: opt_str_arg(py, api_url, "api_url")?,
-            timeout: secs_arg(py, timeout, "timeout", defaults.timeout)?,
-            connect_timeout: secs_arg(
-                py,
-                connect_timeout,
-                "connect_timeout",
-                defaults.connect_timeout,
-            )?,
-            max_retries: match uint_arg(py, max_retries, "max_retries")? {
-                None => defaults.max_retries,
-                Some(n) => u32::try_from(n).map_err(|_| invalid(py, "max_retries is too large"))?,
-            },
-            rate_limit_per_sec: match rate_limit {
-                None => defaults.rate_limit_per_sec,
-                Some(v) if v.is_none() => defaults.rate_limit_per_sec,
-                Some(v) => float_arg(py, v, "rate_limit")?,
-            },
-            user_agent: opt_str_arg(py, user_agent, "user_agent")?,
-            ca_file: match ca_file {
-                None => None,
-                Some(v) if v.is_none() => None,
-                Some(v) => Some(v.extract::<PathBuf>().map_err(|_| {
-                    PyTypeError::new_err("ca_file must be a str or os.PathLike path, or None")
-                })?),
-            },
-            proxy: opt_str_arg(py, proxy, "proxy")?,
-            max_body_bytes: uint_arg(py, max_body_bytes, "max_body_bytes")?
-                .unwrap_or(defaults.max_body_bytes),
-            allow_insecure_http: match allow_insecure_http {
-                None => defaults.allow_insecure_http,
-                Some(v) if v.is_none() => defaults.allow_insecure_http,
-                Some(v) => v
-                    .cast::<PyBool>()
-                    .map(|b| b.is_true())
-                    .map_err(|_| PyTypeError::new_err("allow_insecure_http must be a bool"))?,
-            },
-            max_in_flight: match uint_arg(py, max_in_flight, "max_in_flight")? {
-                None => defaults.max_in_flight,
-                // Out of u32 is out of range too; the core says what the range is.
-                Some(n) => u32::try_from(n).unwrap_or(u32::MAX),
-            },
-        };
+        let (id_instance, token, options) = resolve(py, id_instance, api_token_instance, options)?;
         let inner = run_core(py, || Client::with_options(&id_instance, &token, &options))?;
         Ok(PyClient {
             inner: Arc::new(inner),
         })
+    }
+
+    /// The arguments of `Client(...)` as the Client would take them, the token left out:
+    /// `(id_instance, (api_url, timeout_ns, connect_timeout_ns, max_retries, rate_limit,
+    /// user_agent, ca_file, proxy, max_body_bytes, allow_insecure_http, max_in_flight))`, so
+    /// that `timeout=30` and `timeout=30.0` (or None, or leaving it out) give the same tuple.
+    /// Raises what `Client(...)` raises for an argument of the wrong type; the values' ranges
+    /// are checked by `Client(...)` only. For `greenapi.get_avatar`'s cache of clients.
+    #[staticmethod]
+    #[pyo3(signature = (id_instance, api_token_instance, **options))]
+    fn _resolved<'py>(
+        py: Python<'py>,
+        id_instance: &Bound<'py, PyAny>,
+        api_token_instance: &Bound<'py, PyAny>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let (id_instance, _token, o) = resolve(py, id_instance, api_token_instance, options)?;
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let ca_file = o
+            .ca_file
+            .as_ref()
+            .map(|p| PyBytes::new(py, p.as_os_str().as_encoded_bytes()));
+        let values = (
+            o.api_url,
+            nanos(o.timeout),
+            nanos(o.connect_timeout),
+            o.max_retries,
+            o.rate_limit_per_sec,
+            o.user_agent,
+            ca_file,
+            o.proxy,
+            o.max_body_bytes,
+            o.allow_insecure_http,
+            o.max_in_flight,
+        );
+        (id_instance, values).into_pyobject(py)
     }
 
     /// Asks the service for the avatar of `chat_id` and returns an `Avatar`.
@@ -293,6 +275,49 @@ impl PyClient {
             host.to_cow()?
         ))
     }
+}
+
+/// `Client(...)`'s arguments turned into the core's: the instance id, the token and the
+/// options, in the order the arguments are checked. Each option is named here once.
+fn resolve(
+    py: Python<'_>,
+    id_instance: &Bound<'_, PyAny>,
+    api_token_instance: &Bound<'_, PyAny>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<(String, String, Options)> {
+    let id_instance = id_arg(py, id_instance)?;
+    let token = str_arg(py, api_token_instance, "api_token_instance")?;
+    let given = Keywords::new(py, options)?;
+    let defaults = Options::default();
+    let options = Options {
+        api_url: given.opt_str("api_url")?,
+        timeout: given.secs("timeout", defaults.timeout)?,
+        connect_timeout: given.secs("connect_timeout", defaults.connect_timeout)?,
+        max_retries: match given.uint("max_retries")? {
+            None => defaults.max_retries,
+            Some(n) => u32::try_from(n).map_err(|_| invalid(py, "max_retries is too large"))?,
+        },
+        rate_limit_per_sec: given
+            .float("rate_limit")?
+            .unwrap_or(defaults.rate_limit_per_sec),
+        user_agent: given.opt_str("user_agent")?,
+        ca_file: given.path("ca_file")?,
+        proxy: given.opt_str("proxy")?,
+        max_body_bytes: given
+            .uint("max_body_bytes")?
+            .unwrap_or(defaults.max_body_bytes),
+        allow_insecure_http: given
+            .bool("allow_insecure_http")?
+            .unwrap_or(defaults.allow_insecure_http),
+        // Out of u32 is out of range too; the core says what the range is.
+        max_in_flight: given
+            .uint("max_in_flight")?
+            .map_or(defaults.max_in_flight, |n| {
+                u32::try_from(n).unwrap_or(u32::MAX)
+            }),
+    };
+    given.finish("Client()")?;
+    Ok((id_instance, token, options))
 }
 
 impl PyClient {

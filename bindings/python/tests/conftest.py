@@ -94,6 +94,19 @@ def clean_env() -> Dict[str, str]:
     return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
 
 
+def mypy(cwd: Path, *args: object) -> "subprocess.CompletedProcess[str]":
+    """Runs ``mypy ARGS`` checking as Python 3.10 does (mypy's oldest), in ``cwd`` (a scratch
+    directory, so that its cache is not written into the source tree)."""
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--python-version", "3.10", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=str(cwd),
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow: a full release build (pip install); deselect with -m 'not slow'"

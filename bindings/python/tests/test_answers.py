@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-import greenapi
 import pytest
+
+import greenapi
 from conftest import ID_INSTANCE, TOKEN
 
 URL = "https://pps.whatsapp.net/v/stand-in/{}.jpg"

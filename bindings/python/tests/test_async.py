@@ -8,12 +8,11 @@ import asyncio
 import inspect
 import os
 import time
-from typing import Any, Callable, Dict, List, Set, Tuple
+from typing import Any, Callable, List, Set, Tuple
 
 import pytest
 
 import greenapi
-
 from conftest import ID_INSTANCE, TOKEN
 
 

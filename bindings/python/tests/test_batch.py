@@ -13,7 +13,6 @@ from typing import Any, Callable, Dict, List, Set, Tuple
 import pytest
 
 import greenapi
-
 from conftest import TOKEN
 
 

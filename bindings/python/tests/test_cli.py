@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import pytest
 
-from conftest import ID_INSTANCE, ROOT, TOKEN, clean_env
+from conftest import ID_INSTANCE, ROOT, TOKEN, clean_env, mypy
 
 # The console script pip / maturin put next to the venv's python.
 SCRIPT = Path(sys.executable).parent / "greenapi"
@@ -191,7 +191,9 @@ def test_output_file(standin: str, tmp_path: Path) -> None:
     assert record["urlAvatar"] == url("79001234567@c.us")
 
 
-def test_duplicates_each_get_a_line_but_are_asked_once(standin: str, stats: Callable[[], Dict[str, Any]], reset_stats: Callable[[], None]) -> None:
+def test_duplicates_each_get_a_line_but_are_asked_once(
+    standin: str, stats: Callable[[], Dict[str, Any]], reset_stats: Callable[[], None]
+) -> None:
     reset_stats()
     r = greenapi("avatars", env=env_for(standin), stdin="79001234567\n79001234567@c.us\n79001234567\n")
     assert r.returncode == 0, r.stderr
@@ -390,7 +392,9 @@ def test_resume_asks_again_errors_and_a_truncated_last_line(
     assert out.read_text() == before
 
 
-def test_resume_csv(standin: str, tmp_path: Path, stats: Callable[[], Dict[str, Any]], reset_stats: Callable[[], None]) -> None:
+def test_resume_csv(
+    standin: str, tmp_path: Path, stats: Callable[[], Dict[str, Any]], reset_stats: Callable[[], None]
+) -> None:
     out = tmp_path / "out.csv"
     r = greenapi("avatars", "--format", "csv", "--output", str(out), "--max-retries", "0",
                  env=env_for(standin), stdin="79001234567\nstatus-502@c.us\n")
@@ -505,7 +509,8 @@ def test_readme_cli_snippet_runs(standin: str, tmp_path: Path) -> None:
 def test_resume_refuses_a_file_of_the_other_format(standin: str, tmp_path: Path, fmt: str, content: str) -> None:
     out = tmp_path / "out"
     out.write_text(content)
-    r = greenapi("avatars", "--format", fmt, "--output", str(out), "--resume", env=env_for(standin), stdin="79001234567\n")
+    r = greenapi("avatars", "--format", fmt, "--output", str(out), "--resume", env=env_for(standin),
+                 stdin="79001234567\n")
     assert r.returncode == 2, r.stderr
     assert str(out) in r.stderr and fmt in r.stderr
     assert out.read_text() == content
@@ -517,7 +522,8 @@ def test_resume_csv_asks_again_a_row_with_missing_columns(
     out = tmp_path / "out.csv"
     out.write_text("chatId,existsWhatsapp,available,urlAvatar,reason,error,httpStatus,message\n79001234567,true\n")
     reset_stats()
-    r = greenapi("avatars", "--format", "csv", "--output", str(out), "--resume", env=env_for(standin), stdin="79001234567\n")
+    r = greenapi("avatars", "--format", "csv", "--output", str(out), "--resume", env=env_for(standin),
+                 stdin="79001234567\n")
     assert r.returncode == 0, r.stderr
     assert stats()["requests"] == 1
 
@@ -526,9 +532,5 @@ def test_cli_passes_mypy_strict(tmp_path: Path) -> None:
     import greenapi
 
     package = Path(greenapi.__file__).parent
-    r = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.10",
-         str(package / "_cli.py"), str(package / "__main__.py")],
-        capture_output=True, text=True, cwd=str(tmp_path), timeout=600, stdin=subprocess.DEVNULL,
-    )
+    r = mypy(tmp_path, "--strict", package / "_cli.py", package / "__main__.py")
     assert r.returncode == 0, r.stdout + r.stderr

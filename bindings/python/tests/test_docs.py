@@ -7,8 +7,9 @@ import inspect
 import pydoc
 import re
 
-import greenapi
 import pytest
+
+import greenapi
 
 OPTIONS = {
     # option: what its entry must mention (default, unit, bounds)
@@ -61,7 +62,9 @@ def test_client_doc_explains_arguments_threads_and_errors():
 def test_client_get_avatar_doc():
     doc = greenapi.Client.get_avatar.__doc__
     assert doc
-    for fact in ["chat_id", "@c.us", "@g.us", "@lid", "Avatar", "GIL", "GreenApiError", "InvalidArgumentError", "TimeoutError", "retries"]:
+    facts = ["chat_id", "@c.us", "@g.us", "@lid", "Avatar", "GIL", "GreenApiError", "InvalidArgumentError",
+             "TimeoutError", "retries"]
+    for fact in facts:
         assert fact in doc, fact
 
 
@@ -109,7 +112,8 @@ def test_client_property_docs():
 @pytest.mark.parametrize(
     "method, facts",
     [
-        (greenapi.Client.get_avatars, ["order given", "progress", "InvalidArgumentError", "max_in_flight", "pacing", "Ctrl-C", "TypeError", "once"]),
+        (greenapi.Client.get_avatars,
+         ["order given", "progress", "InvalidArgumentError", "max_in_flight", "pacing", "Ctrl-C", "TypeError", "once"]),
         (greenapi.Client.iter_avatars, ["chat_id", "complete", "Ctrl-C", "close()", "thread"]),
         (greenapi.AvatarIterator, ["Avatar", "GreenApiError", "close()", "thread"]),
         (greenapi.AvatarIterator.close, ["interrupted", "thread"]),

@@ -11,8 +11,9 @@ import ssl
 import traceback
 from pathlib import Path
 
-import greenapi
 import pytest
+
+import greenapi
 from conftest import ID_INSTANCE, TOKEN
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ID_INSTANCE, TOKEN, clean_env
+from conftest import ID_INSTANCE, TOKEN, clean_env, mypy
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "many_avatars.py"
 IDS = ["79001234567", "+79001234567", "120650379300963@lid", "not a chat id", "status-500@c.us"]
@@ -35,12 +35,12 @@ def test_many_avatars_example(standin: str, mode: list) -> None:
             "79001234567: https://pps.whatsapp.net/v/stand-in/79001234567@c.us.jpg",
             "+79001234567: https://pps.whatsapp.net/v/stand-in/79001234567@c.us.jpg",
             "120650379300963@lid: https://pps.whatsapp.net/v/stand-in/120650379300963@lid.jpg",
-            lines[[l.startswith("not a chat id:") for l in lines].index(True)],
-            lines[[l.startswith("status-500@c.us:") for l in lines].index(True)],
+            lines[[line.startswith("not a chat id:") for line in lines].index(True)],
+            lines[[line.startswith("status-500@c.us:") for line in lines].index(True)],
         ]
     )
-    assert any(l.startswith("not a chat id: InvalidArgumentError [invalid_argument]") for l in lines)
-    assert any(l.startswith("status-500@c.us: ServerError [server_error]") for l in lines)
+    assert any(line.startswith("not a chat id: InvalidArgumentError [invalid_argument]") for line in lines)
+    assert any(line.startswith("status-500@c.us: ServerError [server_error]") for line in lines)
     assert lines[5:] == ["3 of 5 answered"]
     assert TOKEN not in r.stdout + r.stderr
 
@@ -52,14 +52,7 @@ def test_many_avatars_example_reads_stdin(standin: str) -> None:
 
 
 def test_many_avatars_example_passes_mypy_strict(tmp_path: Path) -> None:
-    r = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.10", str(EXAMPLE)],
-        capture_output=True,
-        text=True,
-        cwd=str(tmp_path),
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    r = mypy(tmp_path, "--strict", EXAMPLE)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -77,13 +70,6 @@ def test_mypy_strict_catches_misuse_of_the_batch_and_async_apis(tmp_path: Path) 
         "    async for chat_id, res in c.iter_avatars(['1']):\n"
         "        u: str = chat_id\n"
     )
-    r = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.10", str(code)],
-        capture_output=True,
-        text=True,
-        cwd=str(tmp_path),
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    r = mypy(tmp_path, "--strict", code)
     out = r.stdout + r.stderr
     assert set(re.findall(r"misuse\.py:(\d+): error:", out)) == {"3", "4", "5", "7"}, out

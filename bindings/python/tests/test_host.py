@@ -13,7 +13,6 @@ from typing import Any, Callable, Dict, List, Optional
 import pytest
 
 import greenapi
-
 from conftest import ID_INSTANCE, TOKEN
 
 
@@ -148,7 +147,7 @@ def test_with_closes_the_client(make_client: Any) -> None:
     # An exception in the block goes on, and the client is closed all the same.
     with pytest.raises(ZeroDivisionError):
         with make_client() as other:
-            1 / 0
+            raise ZeroDivisionError("in the block")
     assert other.closed
 
 

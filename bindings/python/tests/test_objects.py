@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import greenapi
 import pytest
+
+import greenapi
 from conftest import ID_INSTANCE, TOKEN
 
 

@@ -8,7 +8,6 @@ import gc
 import pytest
 
 import greenapi
-
 from conftest import ID_INSTANCE, TOKEN
 
 
@@ -35,6 +34,17 @@ def test_other_settings_get_their_own_client(standin, stats, reset_stats):
     one_shot(standin, user_agent="bench-a/1")
     s = stats()
     assert (s["connections"], s["requests"]) == (2, 3), s
+
+
+def test_equal_settings_spelled_differently_share_one_client(standin, stats, reset_stats):
+    # The key is made of the values the Client resolves, not of how they were written: 30 and
+    # 30.0 are one timeout, and so are None and leaving it out (the default, 30 s).
+    reset_stats()
+    for timeout in (30, 30.0, None, "default"):
+        options = {} if timeout == "default" else {"timeout": timeout}
+        assert one_shot(standin, user_agent="bench-spelled/1", **options).exists_whatsapp is True
+    s = stats()
+    assert (s["connections"], s["requests"]) == (1, 4), s
 
 
 def test_the_cache_is_bounded_and_never_shows_the_token(standin):

@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import greenapi
 import pytest
-from conftest import ID_INSTANCE, ROOT, TOKEN, clean_env
+
+import greenapi
+from conftest import ID_INSTANCE, ROOT, TOKEN, clean_env, mypy
 
 HERE = Path(__file__).resolve().parent
 PKG = HERE.parent
@@ -68,17 +69,11 @@ def test_mypy_accepts_typed_usage(tmp_path):
         "reveal_type(greenapi.get_avatar)\n"
         "c.get_avatar(5)  # error\n"
     )
-    r = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental", "--python-version", "3.10", str(code)],
-        capture_output=True,
-        text=True,
-        cwd=str(tmp_path),
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    r = mypy(tmp_path, code)
     out = r.stdout + r.stderr
     # Exactly one error: the int passed as chat_id.
-    assert re.search(r'use\.py:\d+: error: Argument 1 to "get_avatar" of "Client" has incompatible type "int"', out), out
+    wrong_chat_id = r'use\.py:\d+: error: Argument 1 to "get_avatar" of "Client" has incompatible type "int"'
+    assert re.search(wrong_chat_id, out), out
     assert out.count(": error:") == 1, out
 
 
@@ -115,7 +110,8 @@ def test_example_default_chat_ids(standin):
 
 
 def test_example_reports_failures(standin):
-    env = {"GREEN_API_ID_INSTANCE": ID_INSTANCE, "GREEN_API_TOKEN": "not-the-token-0123456789", "GREEN_API_URL": standin}
+    env = {"GREEN_API_ID_INSTANCE": ID_INSTANCE, "GREEN_API_TOKEN": "not-the-token-0123456789",
+           "GREEN_API_URL": standin}
     r = run_example(env, "79001234567")
     assert r.returncode == 1
     assert "AuthError" in r.stdout and "unauthorized" in r.stdout

@@ -8,9 +8,10 @@ import pickle
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 
+import pytest
+
 import greenapi
 import pool_work
-import pytest
 
 FULL = dict(
     url_avatar="https://pps.whatsapp.net/v/x.jpg",

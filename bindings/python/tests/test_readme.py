@@ -33,7 +33,8 @@ def test_readme_python_snippet_runs(standin: str) -> None:
 
 
 def test_readme_python_snippet_reports_errors(standin: str) -> None:
-    env = dict(os.environ, GREEN_API_ID_INSTANCE=ID_INSTANCE, GREEN_API_TOKEN="wrong-token-4242424242", GREEN_API_URL=standin)
+    env = dict(os.environ, GREEN_API_ID_INSTANCE=ID_INSTANCE, GREEN_API_TOKEN="wrong-token-4242424242",
+               GREEN_API_URL=standin)
     out = subprocess.run(
         [sys.executable, "-c", readme_snippet()],
         env=env,

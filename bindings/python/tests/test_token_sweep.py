@@ -12,8 +12,9 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator, List, Tuple
 
-import greenapi
 import pytest
+
+import greenapi
 from conftest import ID_INSTANCE
 
 TOKEN = "sweepTOKENd75b3a66374942c5b3c019c698abc2067e151558"

@@ -10,8 +10,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-import greenapi
 import pytest
+
+import greenapi
 from conftest import ID_INSTANCE, TOKEN
 from test_packaging import EXAMPLE, PKG, build_env, run
 
@@ -27,11 +28,12 @@ def test_wheel_in_a_fresh_venv_runs_the_example(tmp_path, standin):
     assert len(built) == 1, built
     wheel = built[0]
     # One wheel for every CPython from 3.9 up (abi3), for any manylinux glibc as new as the builder's.
-    pattern = rf"greenapi-{re.escape(greenapi.__version__)}-cp39-abi3-(\S*\.)?manylinux_\d+_\d+_{platform.machine()}(\.\S*)?\.whl"
+    pattern = (rf"greenapi-{re.escape(greenapi.__version__)}-cp39-abi3-"
+               rf"(\S*\.)?manylinux_\d+_\d+_{platform.machine()}(\.\S*)?\.whl")
     assert re.fullmatch(pattern, wheel.name), wheel.name
     names = zipfile.ZipFile(wheel).namelist()
     assert "greenapi/_native.abi3.so" in names, names
-    assert {"greenapi/__init__.py", "greenapi/__init__.pyi", "greenapi/py.typed"} <= set(names), names
+    assert {"greenapi/__init__.py", "greenapi/_native.pyi", "greenapi/py.typed"} <= set(names), names
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", venv], tmp_path, env)

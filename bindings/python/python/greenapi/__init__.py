@@ -28,8 +28,9 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from typing import Any, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Tuple, Union
 
+from ._async import AsyncAvatarIterator, AsyncClient
 from ._errors import (
     AuthError,
     BadRequestError,
@@ -45,8 +46,13 @@ from ._errors import (
     TimeoutError,
     TransportError,
 )
-from ._async import AsyncAvatarIterator, AsyncClient
 from ._native import Avatar, AvatarIterator, Client, __version__
+
+if TYPE_CHECKING:
+    # Type checkers only: ClientOptions exists in the stub alone, and Unpack needs Python 3.11.
+    from typing_extensions import Unpack
+
+    from ._native import ClientOptions
 
 __all__ = [
     "__version__",
@@ -76,17 +82,7 @@ def get_avatar(
     id_instance: Union[str, int],
     api_token_instance: str,
     chat_id: str,
-    *,
-    api_url: Optional[str] = None,
-    timeout: float = 30.0,
-    connect_timeout: float = 10.0,
-    max_retries: int = 2,
-    rate_limit: float = 10.0,
-    user_agent: Optional[str] = None,
-    ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
-    proxy: Optional[str] = None,
-    max_body_bytes: int = 1048576,
-    allow_insecure_http: bool = False,
+    **options: Unpack[ClientOptions],
 ) -> Avatar:
     """Asks the service for the avatar of ``chat_id`` with a cached :class:`Client`.
 
@@ -98,72 +94,32 @@ def get_avatar(
     released while the call waits on the network.
 
     Calls with the same arguments and options (the chat id aside) share one cached Client, so
-    a loop of them keeps its connection alive and is paced as one client. The cache holds the
-    last 16 sets of settings; its keys hold a salted digest of the token, never the token. A
-    ``ca_file`` is read when its Client is made, not again.
+    a loop of them keeps its connection alive and is paced as one client; options are compared
+    as the Client takes them (``timeout=30`` is ``timeout=30.0``, and ``None`` is the default).
+    The cache holds the last 16 sets of settings; its keys hold a salted digest of the token,
+    never the token. A ``ca_file`` is read when its Client is made, not again.
     """
-    key = _one_shot_key(
-        id_instance,
-        api_token_instance,
-        (
-            api_url,
-            timeout,
-            connect_timeout,
-            max_retries,
-            rate_limit,
-            user_agent,
-            None if ca_file is None else os.fspath(ca_file),
-            proxy,
-            max_body_bytes,
-            allow_insecure_http,
-        ),
-    )
-    client = None
-    if key is not None:
-        with _one_shot_lock:
-            client = _one_shot_cache.get(key)
-            if client is not None:
-                _one_shot_cache.move_to_end(key)
+    # Raises what Client(...) would for an argument of the wrong type, before anything is cached.
+    resolved = Client._resolved(id_instance, api_token_instance, **options)
+    digest = hashlib.blake2b(api_token_instance.encode(), key=_one_shot_salt).digest()
+    key = (resolved, digest)
+    with _one_shot_lock:
+        client = _one_shot_cache.get(key)
+        if client is not None:
+            _one_shot_cache.move_to_end(key)
     if client is None:
-        client = Client(
-            id_instance,
-            api_token_instance,
-            api_url=api_url,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_retries=max_retries,
-            rate_limit=rate_limit,
-            user_agent=user_agent,
-            ca_file=ca_file,
-            proxy=proxy,
-            max_body_bytes=max_body_bytes,
-            allow_insecure_http=allow_insecure_http,
-        )
-        if key is not None:
-            with _one_shot_lock:
-                _one_shot_cache[key] = client
-                while len(_one_shot_cache) > _ONE_SHOT_CLIENTS:
-                    _one_shot_cache.popitem(last=False)
+        client = Client(id_instance, api_token_instance, **options)
+        with _one_shot_lock:
+            _one_shot_cache[key] = client
+            while len(_one_shot_cache) > _ONE_SHOT_CLIENTS:
+                _one_shot_cache.popitem(last=False)
     return client.get_avatar(chat_id)
 
 
 # The clients of get_avatar(...), most recently used last.
 _ONE_SHOT_CLIENTS = 16
-_one_shot_cache: "OrderedDict[Tuple[Any, ...], Client]" = OrderedDict()
+_one_shot_cache: OrderedDict[Tuple[object, bytes], Client] = OrderedDict()
 _one_shot_lock = threading.Lock()
 # Salts the token's digest, so that a key shown somewhere cannot be checked against a guess
 # from outside this process.
 _one_shot_salt = os.urandom(16)
-
-
-def _one_shot_key(id_instance: Any, token: Any, options: Tuple[Any, ...]) -> Optional[Tuple[Any, ...]]:
-    """The cache key, or None for arguments the Client must see (and refuse) itself."""
-    if not isinstance(id_instance, (str, int)) or not isinstance(token, str):
-        return None
-    try:
-        hash(options)
-    except TypeError:
-        return None
-    digest = hashlib.blake2b(token.encode("utf-8", "surrogatepass"), key=_one_shot_salt).digest()
-    # Types too: True and 1 are equal keys, but the Client may accept one and refuse the other.
-    return (type(id_instance), id_instance, digest, tuple((type(v), v) for v in options))

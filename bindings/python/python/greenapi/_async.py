@@ -12,23 +12,20 @@ aborted.
 from __future__ import annotations
 
 import asyncio
-import os
+import inspect
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import (
-    Any,
-    Callable,
-    Iterable,
-    List,
-    Optional,
-    Tuple,
-    Type,
-    Union,
-)
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Tuple, Type, Union
 
 from ._errors import GreenApiError
 from ._native import Avatar, AvatarIterator, CancelToken, Client
+
+if TYPE_CHECKING:
+    # Type checkers only: ClientOptions exists in the stub alone, and Unpack needs Python 3.11.
+    from typing_extensions import Unpack
+
+    from ._native import ClientOptions
 
 __all__ = ["AsyncClient", "AsyncAvatarIterator"]
 
@@ -165,38 +162,17 @@ class AsyncClient:
     request. Use a client from one event loop at a time.
     """
 
+    # What help() and inspect show: Client's own options, names and defaults, rather than
+    # **options (they are passed on as given).
+    __signature__ = inspect.signature(Client)
+
     def __init__(
         self,
         id_instance: Union[str, int],
         api_token_instance: str,
-        *,
-        api_url: Optional[str] = None,
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
-        max_retries: int = 2,
-        rate_limit: float = 10.0,
-        user_agent: Optional[str] = None,
-        ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
-        proxy: Optional[str] = None,
-        max_body_bytes: int = 1048576,
-        allow_insecure_http: bool = False,
-        max_in_flight: int = 8,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        self._client = Client(
-            id_instance,
-            api_token_instance,
-            api_url=api_url,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_retries=max_retries,
-            rate_limit=rate_limit,
-            user_agent=user_agent,
-            ca_file=ca_file,
-            proxy=proxy,
-            max_body_bytes=max_body_bytes,
-            allow_insecure_http=allow_insecure_http,
-            max_in_flight=max_in_flight,
-        )
+        self._client = Client(id_instance, api_token_instance, **options)
         self._lock = threading.Lock()
         self._pool: Optional[ThreadPoolExecutor] = None
 

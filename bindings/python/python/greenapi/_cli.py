@@ -78,25 +78,29 @@ def _client_options_parser() -> argparse.ArgumentParser:
     flag not given leaves the Client's default."""
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("client options (defaults: the library's)")
-    g.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="time for one HTTP attempt, body included (default 30; 0.001 to 86400)")
-    g.add_argument("--connect-timeout", type=float, metavar="SECONDS",
-                   help="time to connect, TCP and TLS (default 10; 0.001 to 86400)")
-    g.add_argument("--max-retries", type=int, metavar="N",
-                   help="retries after the first attempt, where safe (default 2; 0 to 10)")
-    g.add_argument("--rate-limit", type=float, metavar="PER_SECOND",
-                   help="requests per second (default 10, the service's limit; 0: no pacing)")
-    g.add_argument("--max-in-flight", type=int, metavar="N",
-                   help="requests in flight at once (default 8; 1 to 256)")
-    g.add_argument("--proxy", metavar="URL",
-                   help='proxy URL (http:// or https://); "" for none (default: from the environment)')
-    g.add_argument("--ca-file", metavar="PEM",
-                   help="PEM file of root certificates trusted in addition to the built-in ones")
-    g.add_argument("--user-agent", metavar="TEXT", help="User-Agent header (default greenapi/<version>)")
-    g.add_argument("--max-body-bytes", type=int, metavar="BYTES",
-                   help="largest response body read (default 1048576)")
-    g.add_argument("--allow-insecure-http", action="store_true", default=None,
-                   help="allow http:// to a host that is not loopback")
+    # Each flag's dest is the Client option's name; _client() passes on those in this list.
+    options = [
+        g.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="time for one HTTP attempt, body included (default 30; 0.001 to 86400)"),
+        g.add_argument("--connect-timeout", type=float, metavar="SECONDS",
+                       help="time to connect, TCP and TLS (default 10; 0.001 to 86400)"),
+        g.add_argument("--max-retries", type=int, metavar="N",
+                       help="retries after the first attempt, where safe (default 2; 0 to 10)"),
+        g.add_argument("--rate-limit", type=float, metavar="PER_SECOND",
+                       help="requests per second (default 10, the service's limit; 0: no pacing)"),
+        g.add_argument("--max-in-flight", type=int, metavar="N",
+                       help="requests in flight at once (default 8; 1 to 256)"),
+        g.add_argument("--proxy", metavar="URL",
+                       help='proxy URL (http:// or https://); "" for none (default: from the environment)'),
+        g.add_argument("--ca-file", metavar="PEM",
+                       help="PEM file of root certificates trusted in addition to the built-in ones"),
+        g.add_argument("--user-agent", metavar="TEXT", help="User-Agent header (default greenapi/<version>)"),
+        g.add_argument("--max-body-bytes", type=int, metavar="BYTES",
+                       help="largest response body read (default 1048576)"),
+        g.add_argument("--allow-insecure-http", action="store_true", default=None,
+                       help="allow http:// to a host that is not loopback"),
+    ]
+    p.set_defaults(client_options=[action.dest for action in options])
     p.add_argument("--format", choices=["json", "csv"], default="json",
                    help="json: one object per line (default); csv: a header, then one row per chat id")
     return p
@@ -150,10 +154,7 @@ def _client(args: argparse.Namespace) -> Client:
     if missing:
         raise UsageError(f"set {' and '.join(missing)} in the environment (see {PROG} --help)")
     options: Dict[str, Any] = {
-        name: getattr(args, name)
-        for name in ("timeout", "connect_timeout", "max_retries", "rate_limit", "max_in_flight", "proxy",
-                     "ca_file", "user_agent", "max_body_bytes", "allow_insecure_http")
-        if getattr(args, name) is not None
+        name: getattr(args, name) for name in args.client_options if getattr(args, name) is not None
     }
     try:
         return Client(id_instance, token, api_url=os.environ.get("GREEN_API_URL") or None, **options)

@@ -2,7 +2,23 @@
 
 import os
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Tuple, Type, Union, final
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Literal,
+    Optional,
+    Tuple,
+    Type,
+    TypedDict,
+    Union,
+    final,
+    type_check_only,
+)
+
+from typing_extensions import Unpack
 
 from ._errors import GreenApiError
 
@@ -65,6 +81,25 @@ class Avatar:
     def __hash__(self) -> int: ...
     def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]: ...
 
+@type_check_only
+class ClientOptions(TypedDict, total=False):
+    """The keyword options of :class:`Client` (also of :func:`greenapi.get_avatar` and
+    :class:`greenapi.AsyncClient`), with their defaults; ``help(greenapi.Client)`` says what
+    each one does, its unit and bounds. Only for type checkers: it does not exist at run time.
+    """
+
+    api_url: Optional[str]  # None
+    timeout: float  # 30.0
+    connect_timeout: float  # 10.0
+    max_retries: int  # 2
+    rate_limit: float  # 10.0
+    user_agent: Optional[str]  # None
+    ca_file: Optional[Union[str, os.PathLike[str]]]  # None
+    proxy: Optional[str]  # None
+    max_body_bytes: int  # 1048576
+    allow_insecure_http: bool  # False
+    max_in_flight: int  # 8
+
 @final
 class Client:
     """A GetAvatar client for one instance. Share one between threads: calls release the GIL,
@@ -72,27 +107,8 @@ class Client:
 
     ``id_instance``: the instance id (digits; an ``int`` is accepted too).
     ``api_token_instance``: the instance's token (16 to 512 of A-Z a-z 0-9 - . _ ~); never shown by
-    ``repr`` nor in any exception message.
-
-    Options (keyword-only):
-      ``api_url``: base URL, e.g. the instance's own ``https://7103.api.greenapi.com``; a path
-        prefix is allowed. ``None``: ``https://api.green-api.com``. Plain ``http://`` only to
-        loopback unless ``allow_insecure_http``.
-      ``timeout``: seconds allowed for one HTTP attempt, body included (0.001 to 86400).
-      ``connect_timeout``: seconds allowed to connect, TCP and TLS (0.001 to 86400).
-      ``max_retries``: retries after the first attempt on 429, 499, 5xx, timeouts and
-        connection failures (0 to 10).
-      ``rate_limit``: requests per second this client may send, all threads together
-        (0: no pacing; else 1/3600 to 10000).
-      ``user_agent``: ``User-Agent`` header; ``None``: ``greenapi/<version>``.
-      ``ca_file``: PEM file of extra root certificates to trust (built-in roots stay trusted).
-      ``proxy``: proxy URL (``http://`` or ``https://``); ``None``: from ``https_proxy``,
-        ``HTTPS_PROXY``, ``all_proxy`` or ``ALL_PROXY`` (first set wins; ``NO_PROXY``
-        honoured; never for loopback); ``""``: no proxy.
-      ``max_body_bytes``: largest response body read (1 to 1073741824, 1 GiB).
-      ``allow_insecure_http``: allow ``http://`` to a host that is not loopback.
-      ``max_in_flight``: requests of one batch (:meth:`get_avatars`, :meth:`iter_avatars`) in
-        flight at once, each on a worker thread (1 to 256).
+    ``repr`` nor in any exception message. The options (keyword-only) are :class:`ClientOptions`;
+    ``help(greenapi.Client)`` explains each.
 
     Raises :class:`greenapi.InvalidArgumentError` for a refused value and ``TypeError`` for a
     value of the wrong type.
@@ -102,19 +118,15 @@ class Client:
         cls,
         id_instance: Union[str, int],
         api_token_instance: str,
-        *,
-        api_url: Optional[str] = None,
-        timeout: float = 30.0,
-        connect_timeout: float = 10.0,
-        max_retries: int = 2,
-        rate_limit: float = 10.0,
-        user_agent: Optional[str] = None,
-        ca_file: Optional[Union[str, os.PathLike[str]]] = None,
-        proxy: Optional[str] = None,
-        max_body_bytes: int = 1048576,
-        allow_insecure_http: bool = False,
-        max_in_flight: int = 8,
+        **options: Unpack[ClientOptions],
     ) -> Client: ...
+    @staticmethod
+    def _resolved(
+        id_instance: Union[str, int],
+        api_token_instance: str,
+        **options: Unpack[ClientOptions],
+    ) -> Tuple[str, Tuple[object, ...]]:
+        """The arguments as the Client takes them, the token left out; for the one-shot cache."""
     def get_avatar(self, chat_id: str) -> Avatar:
         """Asks the service for the avatar of ``chat_id``.
 
