@@ -18,6 +18,7 @@ use crate::call::Call;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{self, Failure};
 use crate::fork::{Inherited, PerProcess, Sockets};
+use crate::inject::{InjectConnector, Injection};
 use crate::limiter::Limiter;
 use crate::options::{DEFAULT_API_URL, Options};
 use crate::proxy;
@@ -37,10 +38,12 @@ pub struct Client {
     state: PerProcess<ProcessState>,
     /// What a fresh [`ProcessState`] is built from.
     config: Config,
+    injection: Arc<Injection>,
     rate_limit_per_sec: f64,
     /// Set by [`Client::shutdown`]: every call from then on is [`ErrorKind::Cancelled`].
     shut_down: AtomicBool,
-    /// `{api_url}/waInstance{id}/getAvatar/{token}`, parsed once. Holds the token: never printed.
+    /// `{api_url}/waInstance{id}/getAvatar/{placeholder}`, parsed once: ureq never sees the
+    /// token (see `inject.rs`).
     pub(crate) uri: Uri,
     pub(crate) token: Secret,
     id_instance: String,
@@ -63,7 +66,11 @@ pub(crate) struct ProcessState {
 }
 
 impl ProcessState {
-    fn new(config: &Config, rate_limit_per_sec: f64) -> Result<ProcessState, Error> {
+    fn new(
+        config: &Config,
+        rate_limit_per_sec: f64,
+        injection: &Arc<Injection>,
+    ) -> Result<ProcessState, Error> {
         let resolver = CachingResolver::new();
         let forget = resolver.forget_handle();
         let sockets = Arc::new(Sockets::default());
@@ -73,7 +80,8 @@ impl ProcessState {
                 sockets: sockets.clone(),
                 forget: forget.clone(),
             })
-            .chain(tls::TlsConnector);
+            .chain(tls::TlsConnector)
+            .chain(InjectConnector(injection.clone()));
         Ok(ProcessState {
             agent: Agent::with_parts(config.clone(), connector, resolver),
             limiter: Limiter::new(rate_limit_per_sec)?,
@@ -122,18 +130,21 @@ impl Client {
         options.check()?;
         let config = agent_config(options, &base)?;
         let token = Secret::new(api_token_instance);
+        let injection = Arc::new(Injection::new(&token));
+        // The token itself is written in by the transport as the request leaves (inject.rs).
         let uri: Uri = format!(
             "{}/waInstance{}/getAvatar/{}",
             base.url,
             id_instance,
-            token.expose()
+            injection.placeholder_token()
         )
         .parse()
         .map_err(|_| Error::invalid("api_url does not make a valid request URL"))?;
-        let state = ProcessState::new(&config, options.rate_limit_per_sec)?;
+        let state = ProcessState::new(&config, options.rate_limit_per_sec, &injection)?;
         Ok(Client {
             state: PerProcess::new(state),
             config,
+            injection,
             rate_limit_per_sec: options.rate_limit_per_sec,
             shut_down: AtomicBool::new(false),
             uri,
@@ -220,7 +231,9 @@ impl Client {
     pub(crate) fn state(&self) -> &ProcessState {
         self.state.get(
             || {
-                let Ok(fresh) = ProcessState::new(&self.config, self.rate_limit_per_sec) else {
+                let Ok(fresh) =
+                    ProcessState::new(&self.config, self.rate_limit_per_sec, &self.injection)
+                else {
                     unreachable!("the rate was accepted when the client was made")
                 };
                 fresh

@@ -18,6 +18,7 @@ mod client;
 mod error;
 mod failure;
 mod fork;
+mod inject;
 mod limiter;
 mod options;
 mod panic;

@@ -10,8 +10,15 @@ use std::fmt;
 /// How much of a server's text goes into a message, in bytes.
 pub(crate) const EXCERPT_BYTES: usize = 300;
 
-/// The token, with a `Debug` that never shows it.
-pub(crate) struct Secret(String);
+/// What the placeholder for the token starts with; it is padded with `_` to the token's length.
+const PLACEHOLDER: &str = "REDACTED";
+
+/// The token, with a `Debug` that never shows it, and the placeholder that stands for it in
+/// everything ureq sees (see `inject.rs`).
+pub(crate) struct Secret {
+    token: String,
+    placeholder: String,
+}
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -21,22 +28,37 @@ impl fmt::Debug for Secret {
 
 impl Secret {
     pub(crate) fn new(token: &str) -> Secret {
-        Secret(token.to_string())
+        Secret {
+            token: token.to_string(),
+            // The same length, so that it can be swapped for the token in place.
+            placeholder: PLACEHOLDER
+                .chars()
+                .chain(std::iter::repeat('_'))
+                .take(token.len())
+                .collect(),
+        }
     }
 
-    /// The token itself, for the one place that must send it: the request URI.
+    /// The token itself, for the one place that must send it: the request line, written by
+    /// `inject.rs` as it leaves.
     pub(crate) fn expose(&self) -> &str {
-        &self.0
+        &self.token
     }
 
-    /// Whether `text` holds the token.
+    /// What stands for the token in the URI ureq is given and in the answers it reads.
+    pub(crate) fn placeholder(&self) -> &str {
+        &self.placeholder
+    }
+
+    /// Whether `text` holds the token (or its placeholder).
     pub(crate) fn is_in(&self, text: &str) -> bool {
-        text.contains(self.0.as_str())
+        text.contains(self.token.as_str()) || text.contains(self.placeholder.as_str())
     }
 
-    /// The token removed from any text, whoever wrote it.
+    /// The token (and its placeholder) removed from any text, whoever wrote it.
     pub(crate) fn scrub(&self, text: &str) -> String {
-        text.replace(self.0.as_str(), "***")
+        text.replace(self.token.as_str(), "***")
+            .replace(self.placeholder.as_str(), "***")
     }
 
     /// `text` scrubbed in place, only when it holds the token (most texts do not: no copy).
