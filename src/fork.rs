@@ -12,8 +12,8 @@
 use std::any::Any;
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 /// The sockets a client's connections use, so that a forked child can close its copies of them
 /// without touching the connections themselves (see [`Sockets::abandon`]).
@@ -82,8 +82,9 @@ impl Sockets {
 /// Forks this process is away from the one that first made a client: bumped in every forked
 /// child by a `pthread_atfork` handler.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+
 /// Whether the handler is in place.
-static AT_FORK: OnceLock<bool> = OnceLock::new();
+static AT_FORK: OnceNoWait = OnceNoWait::new();
 
 extern "C" fn forked_child() {
     GENERATION.fetch_add(1, Ordering::AcqRel);
@@ -93,17 +94,150 @@ extern "C" fn forked_child() {
 /// the parent at the fork. Every call asks, so it is an atomic load, not `getpid` (a system
 /// call since glibc stopped caching the pid). A fork that bypasses libc's `fork` (a raw
 /// `clone`) runs no handler; a child made that way must exec before it uses a client, as a
-/// `vfork` child must. Should the handler not install (no memory), the pid is used instead.
+/// `vfork` child must. Should the handler not install (no memory), or a fork have caught
+/// another thread registering it, the pid is used instead.
 pub(crate) fn process_generation() -> u64 {
-    let handler = *AT_FORK.get_or_init(|| {
-        // SAFETY: registers a handler that only bumps an atomic, which is async-signal-safe as
-        // a handler that runs in a forked child must be.
-        unsafe { libc::pthread_atfork(None, None, Some(forked_child)) == 0 }
-    });
-    if handler {
+    // SAFETY: registers a handler that only bumps an atomic, which is async-signal-safe as a
+    // handler that runs in a forked child must be.
+    let registered =
+        AT_FORK.run(|| unsafe { libc::pthread_atfork(None, None, Some(forked_child)) == 0 });
+    if registered == Some(true) {
         GENERATION.load(Ordering::Acquire)
     } else {
         (1 << 63) | u64::from(std::process::id())
+    }
+}
+
+/// A one-time initialisation that a forked child never waits for. `std::sync::Once` (and
+/// `OnceLock`) would: a child forked while another thread of its parent ran the initialiser
+/// sees it running forever, since that thread is not in the child.
+pub(crate) struct OnceNoWait {
+    /// `NONE`, `RUNNING`, or `DONE | result`.
+    state: AtomicU32,
+    /// The process whose thread runs the initialiser, while `RUNNING`.
+    pid: AtomicU32,
+}
+
+impl OnceNoWait {
+    const NONE: u32 = 0;
+    const RUNNING: u32 = 1;
+    const DONE: u32 = 2;
+
+    pub(crate) const fn new() -> OnceNoWait {
+        OnceNoWait {
+            state: AtomicU32::new(Self::NONE),
+            pid: AtomicU32::new(0),
+        }
+    }
+
+    /// `f`'s result, running it if no thread did yet. `None` in a child forked while a thread
+    /// of the parent ran it: it never ends in this process, and is not waited for.
+    pub(crate) fn run(&self, f: impl FnOnce() -> bool) -> Option<bool> {
+        let state = self.state.load(Ordering::Acquire);
+        if state >= Self::DONE {
+            return Some(state > Self::DONE);
+        }
+        self.run_cold(f)
+    }
+
+    #[cold]
+    fn run_cold(&self, f: impl FnOnce() -> bool) -> Option<bool> {
+        let me = std::process::id();
+        let won = self
+            .state
+            .compare_exchange(
+                Self::NONE,
+                Self::RUNNING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok();
+        if won {
+            self.pid.store(me, Ordering::Release);
+            let result = f();
+            self.state
+                .store(Self::DONE + u32::from(result), Ordering::Release);
+            return Some(result);
+        }
+        loop {
+            let state = self.state.load(Ordering::Acquire);
+            if state >= Self::DONE {
+                return Some(state > Self::DONE);
+            }
+            let running_in = self.pid.load(Ordering::Acquire);
+            if running_in != 0 && running_in != me {
+                return None;
+            }
+            // Another thread of this process runs it: a few instructions away.
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// A process-wide value made lazily, and made again in a forked child, without a lock: a
+/// child never waits for a thread of its parent, and never uses what that thread may have been
+/// changing (a rustls session cache behind a mutex, say). What the parent had is kept,
+/// reachable, never freed.
+pub(crate) struct ProcessLocal<T: Send + Sync + 'static> {
+    current: AtomicPtr<Made<T>>,
+}
+
+impl<T: Send + Sync + 'static> ProcessLocal<T> {
+    pub(crate) const fn new() -> ProcessLocal<T> {
+        ProcessLocal {
+            current: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// This process's value, made by `make` at this process's first use.
+    pub(crate) fn get(&self, make: impl FnOnce() -> T) -> &T {
+        let generation = process_generation();
+        let p = self.current.load(Ordering::Acquire);
+        // SAFETY: `current` is NULL or a live value: freed only in `Drop`, and one that is
+        // replaced (after a fork) is kept, never freed.
+        if let Some(made) = unsafe { p.as_ref() }
+            && made.generation == generation
+        {
+            return &made.value;
+        }
+        let fresh = Box::into_raw(Box::new(Made {
+            generation,
+            value: make(),
+        }));
+        match self
+            .current
+            .compare_exchange(p, fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {
+                if !p.is_null() {
+                    // SAFETY: a parent's value, which no thread of this process uses.
+                    keep(unsafe { Box::from_raw(p) });
+                }
+                // SAFETY: just installed, live until `Drop`.
+                unsafe { &(*fresh).value }
+            }
+            Err(theirs) => {
+                // Another thread of this process made one first: use that one.
+                // SAFETY: never shared.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: installed by that thread, live until `Drop`.
+                unsafe { &(*theirs).value }
+            }
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for ProcessLocal<T> {
+    fn drop(&mut self) {
+        let p = *self.current.get_mut();
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: a pointer from `Box::into_raw`; `&mut self` means nothing is using it.
+        let made = unsafe { Box::from_raw(p) };
+        if made.generation != process_generation() {
+            keep(made);
+        }
     }
 }
 
@@ -206,6 +340,11 @@ struct Abandoned {
 
 fn abandon<T: Inherited>(made: Box<Made<T>>) {
     made.value.abandon();
+    keep(made);
+}
+
+/// Puts a parent's value on the list of [`ABANDONED`] ones.
+fn keep(made: Box<dyn Any + Send + Sync>) {
     let node = Box::into_raw(Box::new(Abandoned {
         _kept: made,
         next: AtomicPtr::new(std::ptr::null_mut()),

@@ -6,16 +6,18 @@
 //! hook installed once stays silent for panics on a marked thread and hands every other panic
 //! (the host's own, in a Rust host) to the hook that was installed before it.
 
+use crate::fork::OnceNoWait;
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Once;
 
 thread_local! {
     /// How many [`catch`] calls are running on this thread (they may nest).
     static DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
-static INSTALL: Once = Once::new();
+/// Not a `std::sync::Once`: a child forked while another thread of its parent installed the
+/// hook would wait for it forever (it then does without the hook, and a caught panic prints).
+static INSTALL: OnceNoWait = OnceNoWait::new();
 
 /// Unmarks the thread when [`catch`] ends, also when it ends by unwinding.
 struct Mark;
@@ -39,13 +41,14 @@ fn inside_boundary() -> bool {
 }
 
 fn install_hook() {
-    INSTALL.call_once(|| {
+    INSTALL.run(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             if !inside_boundary() {
                 previous(info);
             }
         }));
+        true
     });
 }
 

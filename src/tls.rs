@@ -7,7 +7,7 @@
 //! builds one configuration per set of roots and per process, and shares it.
 
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
@@ -18,6 +18,7 @@ use ureq::unversioned::transport::{
 };
 
 use crate::error::{Error, ErrorKind};
+use crate::fork::ProcessLocal;
 use crate::options::Options;
 
 /// The largest `ca_file` read: Mozilla's whole bundle is about 200 KiB.
@@ -34,7 +35,8 @@ struct Roots {
     certs: Arc<Vec<Certificate<'static>>>,
     /// How many of `certs` came from the file.
     from_file: usize,
-    config: OnceLock<Arc<ClientConfig>>,
+    /// Per process: see [`client_config`].
+    config: ProcessLocal<Arc<ClientConfig>>,
 }
 
 /// The built-in (Mozilla) roots, plus those in `options.ca_file`. The same file's certificates
@@ -64,7 +66,7 @@ pub(crate) fn root_certs(options: &Options) -> Result<RootCerts, Error> {
     cache.push(Arc::new(Roots {
         certs: certs.clone(),
         from_file,
-        config: OnceLock::new(),
+        config: ProcessLocal::new(),
     }));
     Ok(RootCerts::Specific(certs))
 }
@@ -132,21 +134,23 @@ fn ca_roots() -> Option<MutexGuard<'static, Vec<Arc<Roots>>>> {
 }
 
 /// The rustls configuration for a client's roots: built once per process for the built-in
-/// roots and once per kept `ca_file` set, and then shared.
+/// roots and once per kept `ca_file` set, and then shared. Per process, not once: it holds the
+/// session cache behind a mutex, which a thread of the parent may have held at a fork (and the
+/// child would then wait for it forever), and tickets the parent uses too.
 fn client_config(roots: &RootCerts) -> Result<Arc<ClientConfig>, ureq::Error> {
-    static BUILT_IN: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    static BUILT_IN: ProcessLocal<Arc<ClientConfig>> = ProcessLocal::new();
     match roots {
         RootCerts::Specific(certs) => {
             let kept =
                 ca_roots().and_then(|c| c.iter().find(|r| Arc::ptr_eq(&r.certs, certs)).cloned());
             match kept {
-                Some(r) => Ok(r.config.get_or_init(|| build(certs)).clone()),
+                Some(r) => Ok(r.config.get(|| build(certs)).clone()),
                 // Pushed out of the cache by other files since the client was made.
                 None => Ok(build(certs)),
             }
         }
         RootCerts::WebPki => Ok(BUILT_IN
-            .get_or_init(|| {
+            .get(|| {
                 with_roots(RootCertStore {
                     roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
                 })
@@ -313,6 +317,52 @@ mod tests {
             ..Options::default()
         };
         root_certs(&options).unwrap()
+    }
+
+    /// A forked child never uses its parent's rustls configurations: they hold the session
+    /// cache behind a mutex that a thread of the parent may have held at the fork (children
+    /// hung forever in their first HTTPS call), and tickets the parent uses too.
+    #[test]
+    fn a_forked_child_builds_its_own_configurations() {
+        let _turn = CACHE_TESTS.lock().unwrap_or_else(|p| p.into_inner());
+        let path = ca_file("forked.example");
+        let specific = roots(&path);
+        let parent = (
+            client_config(&RootCerts::WebPki).unwrap(),
+            client_config(&specific).unwrap(),
+        );
+        // SAFETY: the child only builds configurations and exits without unwinding.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let built_in = client_config(&RootCerts::WebPki).unwrap();
+            let file = client_config(&specific).unwrap();
+            // Within the child, each is still made once.
+            let again = client_config(&RootCerts::WebPki).unwrap();
+            let code = if Arc::ptr_eq(&built_in, &parent.0) || Arc::ptr_eq(&file, &parent.1) {
+                1
+            } else if !Arc::ptr_eq(&built_in, &again) {
+                2
+            } else {
+                0
+            };
+            // SAFETY: ends the child at once, without running the parent's destructors.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child just made.
+        assert_eq!(unsafe { libc::waitpid(pid, &raw mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "child status {status}");
+        assert_eq!(
+            libc::WEXITSTATUS(status),
+            0,
+            "1: the child used its parent's configuration; 2: it built one twice"
+        );
+        // The parent's stay as they were.
+        assert!(Arc::ptr_eq(
+            &parent.0,
+            &client_config(&RootCerts::WebPki).unwrap()
+        ));
     }
 
     #[test]
