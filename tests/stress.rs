@@ -27,10 +27,9 @@ use greenapi::ffi::code::*;
 use greenapi::ffi::options::{ga_client_options, ga_client_options_init};
 use greenapi::ffi::result::{ga_result, ga_result_free};
 use greenapi::ffi::version::GA_CLIENT_OPTIONS_VERSION;
-use support::{Reply, Server};
+use support::{ID, Reply, Server, TOKEN};
 
 const THREADS: usize = 16;
-const TOKEN: &str = "stressTOKEN0123456789abcdefghijklmnopqrstuvwxyz0123";
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -157,7 +156,7 @@ fn new_client(url: &str, timeout_ms: u32) -> *mut ga_client {
     o.timeout_ms = timeout_ms;
     o.connect_timeout_ms = timeout_ms;
     o.max_in_flight = 4;
-    let (id, token) = (c"1101000001", CString::new(TOKEN).unwrap());
+    let (id, token) = (CString::new(ID).unwrap(), CString::new(TOKEN).unwrap());
     // SAFETY: valid strings and options.
     let c = unsafe {
         ga_client_new_with_options(id.as_ptr(), token.as_ptr(), &o, std::ptr::null_mut())
