@@ -526,28 +526,7 @@ unsafe impl Sync for CClient {}
 pub fn check_c_chat_ids(data: &[u8]) {
     static CLIENT: OnceLock<CClient> = OnceLock::new();
     let client = CLIENT
-        .get_or_init(|| {
-            let url = CString::new(echo_url()).expect("no NUL");
-            let mut o = std::mem::MaybeUninit::<ga_client_options>::uninit();
-            // SAFETY: a whole struct of writable memory.
-            assert_eq!(
-                unsafe { ga_client_options_init(o.as_mut_ptr(), GA_CLIENT_OPTIONS_VERSION) },
-                GA_OK
-            );
-            // SAFETY: initialised just above.
-            let mut o = unsafe { o.assume_init() };
-            o.api_url = url.as_ptr();
-            o.proxy = c"".as_ptr();
-            o.rate_limit_per_sec = 0.0;
-            o.max_retries = 0;
-            let (id, token) = (CString::new(ID).unwrap(), CString::new(TOKEN).unwrap());
-            // SAFETY: valid strings and options.
-            let c = unsafe {
-                ga_client_new_with_options(id.as_ptr(), token.as_ptr(), &o, std::ptr::null_mut())
-            };
-            assert!(!c.is_null());
-            CClient(c)
-        })
+        .get_or_init(|| CClient(support::c_client(&echo_url(), TOKEN, |_| {})))
         .0;
     let data = with_token(data);
     let ids: Vec<Option<CString>> = data

@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use greenapi::ffi::client::{ga_client_free, ga_client_new_with_options, ga_get_avatar};
 use greenapi::ffi::error::ga_last_error_message;
-use greenapi::ffi::options::{ga_client_options, ga_client_options_init};
 use greenapi::ffi::result::ga_result_free;
-use greenapi::ffi::version::GA_CLIENT_OPTIONS_VERSION;
 use greenapi::{Client, Options};
 use support::{ID, Reply, Server};
 
@@ -198,24 +196,10 @@ fn no_message_debug_or_c_result_holds_the_token() {
     assert!(server.request_count() >= 2 * names.len());
 
     // The C results of the same cases.
-    let url = CString::new(server.url()).unwrap();
-    let mut o = std::mem::MaybeUninit::<ga_client_options>::uninit();
-    // SAFETY: a whole struct of writable memory.
-    unsafe { ga_client_options_init(o.as_mut_ptr(), GA_CLIENT_OPTIONS_VERSION) };
-    // SAFETY: initialised just above.
-    let mut o = unsafe { o.assume_init() };
-    o.api_url = url.as_ptr();
-    o.proxy = c"".as_ptr();
-    o.rate_limit_per_sec = 0.0;
-    o.max_retries = 0;
-    o.timeout_ms = 500;
-    o.max_body_bytes = 4096;
-    let (id, token) = (CString::new(ID).unwrap(), CString::new(TOKEN).unwrap());
-    // SAFETY: valid strings and options.
-    let c = unsafe {
-        ga_client_new_with_options(id.as_ptr(), token.as_ptr(), &o, std::ptr::null_mut())
-    };
-    assert!(!c.is_null());
+    let c = support::c_client(&server.url(), TOKEN, |o| {
+        o.timeout_ms = 500;
+        o.max_body_bytes = 4096;
+    });
     for (case, name) in names.iter().enumerate() {
         let chat_id = CString::new(format!("{case}@c.us")).unwrap();
         // SAFETY: a live client and a NUL-terminated string.

@@ -13,6 +13,10 @@ use std::thread;
 use std::time::Duration;
 
 use greenapi::Options;
+use greenapi::ffi::client::{ga_client, ga_client_new_with_options};
+use greenapi::ffi::code::GA_OK;
+use greenapi::ffi::options::{ga_client_options, ga_client_options_init};
+use greenapi::ffi::version::GA_CLIENT_OPTIONS_VERSION;
 
 /// The idInstance of every test client.
 pub const ID: &str = "1101000001";
@@ -29,6 +33,37 @@ pub fn opts(url: &str) -> Options {
         proxy: Some(String::new()),
         ..Options::default()
     }
+}
+
+/// A C client of the loopback server at `url` with [`ID`] and `token`: the C form of [`opts`],
+/// without retries, then `tweak` applied to the options. Never NULL.
+pub fn c_client(
+    url: &str,
+    token: &str,
+    tweak: impl FnOnce(&mut ga_client_options),
+) -> *mut ga_client {
+    let url = std::ffi::CString::new(url).unwrap();
+    let mut o = std::mem::MaybeUninit::<ga_client_options>::uninit();
+    // SAFETY: a whole struct of writable memory.
+    assert_eq!(
+        unsafe { ga_client_options_init(o.as_mut_ptr(), GA_CLIENT_OPTIONS_VERSION) },
+        GA_OK
+    );
+    // SAFETY: initialised just above.
+    let mut o = unsafe { o.assume_init() };
+    o.api_url = url.as_ptr();
+    o.proxy = c"".as_ptr();
+    o.rate_limit_per_sec = 0.0;
+    o.max_retries = 0;
+    tweak(&mut o);
+    let id = std::ffi::CString::new(ID).unwrap();
+    let token = std::ffi::CString::new(token).unwrap();
+    // SAFETY: valid strings and options; the client copies what it keeps.
+    let c = unsafe {
+        ga_client_new_with_options(id.as_ptr(), token.as_ptr(), &o, std::ptr::null_mut())
+    };
+    assert!(!c.is_null());
+    c
 }
 
 /// One request as the server read it.
