@@ -49,6 +49,7 @@ C_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/test_*.c))))
 # callers compiled against an older greenapi.h and linked to this library.
 FROZEN_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/frozen/test_*.c))))
 C_HEADERS := $(wildcard tests/c/*.h) include/greenapi.h
+FROZEN_HEADERS := $(wildcard tests/c/frozen/*.h)
 CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/cpp/test_*.cpp))))
 
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
@@ -70,8 +71,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: lib
 
+# cargo runs every time (it knows what changed in the Rust); what links the libraries is
+# remade only when cargo changed them: the empty recipe makes make look at their times again.
 lib:
 	cargo build --release
+
+$(LIB_A) $(LIB_SO): lib ;
 
 header:
 	GA_UPDATE_HEADER=1 cargo test --features _header --test header
@@ -79,10 +84,7 @@ header:
 # ---- the one test command --------------------------------------------------------------------
 
 test:
-	$(MAKE) --no-print-directory rust-tools
-	cargo fmt --check
-	cargo clippy --all-targets --all-features -- -D warnings
-	cargo test --all-features
+	$(MAKE) --no-print-directory test-rust
 	$(MAKE) --no-print-directory test-miri
 	$(MAKE) --no-print-directory test-c
 	$(MAKE) --no-print-directory test-valgrind
@@ -124,7 +126,7 @@ fuzz: nightly-tools
 
 # ---- sanitizers and Miri -----------------------------------------------------------------------
 
-HOST := $(shell rustc -vV | sed -n 's/^host: //p')
+HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 HOST_ENV := $(shell echo '$(HOST)' | tr 'a-z-' 'A-Z_')
 
 # Miri checks every pointer the C functions read or write against its allocation, and leaks.
@@ -160,72 +162,79 @@ nightly-tools:
 
 # ---- C and C++ ---------------------------------------------------------------------------------
 
-# Sanitizer builds: every tests/c/test_*.c and the C++ double-include test.
-c-asan: lib
-	@mkdir -p $(BUILD)/asan
-	@for t in $(C_TESTS); do \
-		echo "$(CC) $(CSTD) $(SAN) tests/c/$$t.c -> $(BUILD)/asan/$$t"; \
-		$(CC) $(CSTD) $(SAN) -Itests/c tests/c/$$t.c $(LIB_A) $(LDLIBS) -o $(BUILD)/asan/$$t; \
-	done
-	@for t in $(FROZEN_TESTS); do \
-		echo "$(CC) $(CWARN) $(SAN) -Itests/c/frozen tests/c/frozen/$$t.c -> $(BUILD)/asan/$$t"; \
-		$(CC) $(CWARN) $(SAN) -Itests/c/frozen tests/c/frozen/$$t.c $(LIB_A) $(LDLIBS) \
-			-o $(BUILD)/asan/$$t; \
-	done
-	$(CXX) $(CXXSTD) $(SAN) tests/c/cpp_double_include.cpp $(LIB_A) $(LDLIBS) \
-		-o $(BUILD)/asan/cpp_double_include
-	@for t in $(CPP_TESTS); do \
-		echo "$(CXX) $(CXX17STD) $(SAN) tests/cpp/$$t.cpp -> $(BUILD)/asan/$$t"; \
-		$(CXX) $(CXX17STD) $(SAN) -pthread tests/cpp/$$t.cpp $(LIB_A) $(LDLIBS) \
-			-o $(BUILD)/asan/$$t || exit 1; \
-	done
+# Every C and C++ test program is built twice, with sanitizers (build/asan/) and plain for
+# valgrind (build/plain/), by the same rules: only what changed (its source, a header, the
+# library) is rebuilt. MODE_FLAGS is what the build adds.
+$(BUILD)/asan/%: MODE_FLAGS := $(SAN)
+$(BUILD)/plain/%: MODE_FLAGS :=
+
+$(BUILD) $(BUILD)/asan $(BUILD)/plain:
+	mkdir -p $@
+
+define test_rules
+$(BUILD)/$(1)/test_%: tests/c/test_%.c $(C_HEADERS) $(LIB_A) | $(BUILD)/$(1)
+	$$(CC) $$(CSTD) $$(MODE_FLAGS) -Itests/c $$< $$(LIB_A) $$(LDLIBS) -o $$@
+
+$(BUILD)/$(1)/test_%: tests/c/frozen/test_%.c $(FROZEN_HEADERS) $(LIB_A) | $(BUILD)/$(1)
+	$$(CC) $$(CWARN) $$(MODE_FLAGS) -Itests/c/frozen $$< $$(LIB_A) $$(LDLIBS) -o $$@
+
+$(BUILD)/$(1)/test_%: tests/cpp/test_%.cpp include/greenapi.hpp $(C_HEADERS) $(LIB_A) | $(BUILD)/$(1)
+	$$(CXX) $$(CXX17STD) $$(MODE_FLAGS) -pthread $$< $$(LIB_A) $$(LDLIBS) -o $$@
+
+$(BUILD)/$(1)/cpp_double_include: tests/c/cpp_double_include.cpp include/greenapi.hpp \
+		$(C_HEADERS) $(LIB_A) | $(BUILD)/$(1)
+	$$(CXX) $$(CXXSTD) $$(MODE_FLAGS) $$< $$(LIB_A) $$(LDLIBS) -o $$@
+
+$(BUILD)/$(1)/readme_%: $(BUILD)/readme_%.c $(LIB_A) | $(BUILD)/$(1)
+	$$(CC) $$(CSTD) $$(MODE_FLAGS) $$< $$(LIB_A) $$(LDLIBS) -o $$@
+
+$(BUILD)/$(1)/readme_%: $(BUILD)/readme_%.cpp include/greenapi.hpp $(LIB_A) | $(BUILD)/$(1)
+	$$(CXX) $$(CXX17STD) $$(MODE_FLAGS) -pthread $$< $$(LIB_A) $$(LDLIBS) -o $$@
+endef
+$(eval $(call test_rules,asan))
+$(eval $(call test_rules,plain))
+
+# test_null_args again, linked to the shared library.
+$(BUILD)/asan/test_null_args_shared: tests/c/test_null_args.c $(C_HEADERS) $(LIB_SO) | $(BUILD)/asan
+	$(CC) $(CSTD) $(SAN) -Itests/c $< -Ltarget/release -lgreenapi \
+		-Wl,-rpath,'$$ORIGIN/../../target/release' -o $@
+
+ASAN_TESTS := $(C_TESTS) $(FROZEN_TESTS) cpp_double_include $(CPP_TESTS) test_null_args_shared
+PLAIN_TESTS := $(C_TESTS) $(FROZEN_TESTS) cpp_double_include
+
+# Sanitizer builds: every tests/c/test_*.c, the frozen-header ones, the C++ tests; then the
+# checks that are not programs: the C++14 refusal and the library's exports.
+c-asan: lib $(addprefix $(BUILD)/asan/,$(ASAN_TESTS))
 	@# Before C++17 the wrapper must say so, not fail somewhere inside <optional>.
 	@! echo '#include "greenapi.hpp"' | $(CXX) -std=c++14 -Iinclude -x c++ -fsyntax-only - \
 		2>$(BUILD)/asan/cxx14.err
 	grep -q 'greenapi.hpp needs C++17' $(BUILD)/asan/cxx14.err
 	scripts/check-exports.sh include/greenapi.h $(LIB_SO)
-	$(CC) $(CSTD) $(SAN) -Itests/c tests/c/test_null_args.c -Ltarget/release -lgreenapi \
-		-Wl,-rpath,'$$ORIGIN/../../target/release' -o $(BUILD)/asan/test_null_args_shared
 
 # Plain builds for valgrind (no sanitizers).
-c-plain: lib
-	@mkdir -p $(BUILD)/plain
-	@for t in $(C_TESTS); do \
-		echo "$(CC) $(CSTD) tests/c/$$t.c -> $(BUILD)/plain/$$t"; \
-		$(CC) $(CSTD) -Itests/c tests/c/$$t.c $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/$$t; \
-	done
-	@for t in $(FROZEN_TESTS); do \
-		echo "$(CC) $(CWARN) -Itests/c/frozen tests/c/frozen/$$t.c -> $(BUILD)/plain/$$t"; \
-		$(CC) $(CWARN) -Itests/c/frozen tests/c/frozen/$$t.c $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/$$t; \
-	done
-	$(CXX) $(CXXSTD) tests/c/cpp_double_include.cpp $(LIB_A) $(LDLIBS) \
-		-o $(BUILD)/plain/cpp_double_include
+c-plain: lib $(addprefix $(BUILD)/plain/,$(PLAIN_TESTS))
 
 # The C examples of README.md, between <!-- example-c --> and <!-- /example-c --> (one call)
 # and <!-- example-c-batch --> and <!-- /example-c-batch --> (a batch): extracted, compiled with
 # the strict flags (with sanitizers / plain) and run against the stand-in with
 # GREEN_API_ID_INSTANCE, GREEN_API_TOKEN and GREEN_API_URL set and no arguments; must exit 0.
 # The C++ one, <!-- example-cpp -->, the same way with the C++17 flags.
-README_C_EXAMPLES := readme_example readme_batch
-README_EXAMPLES := $(README_C_EXAMPLES) readme_cpp
-readme-example: lib
-	@mkdir -p $(BUILD)/asan $(BUILD)/plain
-	scripts/extract-readme-example.sh README.md $(BUILD)/readme_example.c example-c
-	scripts/extract-readme-example.sh README.md $(BUILD)/readme_batch.c example-c-batch
-	scripts/extract-readme-example.sh README.md $(BUILD)/readme_cpp.cpp example-cpp
-	@for e in $(README_C_EXAMPLES); do \
-		$(CC) $(CSTD) $(SAN) $(BUILD)/$$e.c $(LIB_A) $(LDLIBS) -o $(BUILD)/asan/$$e && \
-		$(CC) $(CSTD) $(BUILD)/$$e.c $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/$$e || exit 1; \
-	done
-	$(CXX) $(CXX17STD) $(SAN) -pthread $(BUILD)/readme_cpp.cpp $(LIB_A) $(LDLIBS) \
-		-o $(BUILD)/asan/readme_cpp
-	$(CXX) $(CXX17STD) -pthread $(BUILD)/readme_cpp.cpp $(LIB_A) $(LDLIBS) -o $(BUILD)/plain/readme_cpp
+README_EXAMPLES := readme_example readme_batch readme_cpp
+EXTRACT := scripts/extract-readme-example.sh README.md
+
+$(BUILD)/readme_example.c: README.md | $(BUILD)
+	$(EXTRACT) $@ example-c
+$(BUILD)/readme_batch.c: README.md | $(BUILD)
+	$(EXTRACT) $@ example-c-batch
+$(BUILD)/readme_cpp.cpp: README.md | $(BUILD)
+	$(EXTRACT) $@ example-cpp
+
+readme-example: lib $(foreach m,asan plain,$(addprefix $(BUILD)/$(m)/,$(README_EXAMPLES)))
 
 # Every test runs (each with its own stand-in) even after a failure; the README example last.
 test-c: c-asan
 	@status=0; \
-	scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(C_TESTS) $(FROZEN_TESTS) \
-		cpp_double_include $(CPP_TESTS) test_null_args_shared) || status=1; \
+	scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(ASAN_TESTS)) || status=1; \
 	{ $(MAKE) --no-print-directory readme-example && \
 	  scripts/run-c-tests.sh $(addprefix $(BUILD)/asan/,$(README_EXAMPLES)); } || status=1; \
 	[ $$status = 0 ] && echo "test-c: all passed" || echo "test-c: FAILED (see above)" >&2; \
@@ -234,7 +243,7 @@ test-c: c-asan
 test-valgrind: valgrind-tool c-plain
 	@status=0; \
 	scripts/run-c-tests.sh --wrap "$(VALGRIND) $(VALGRIND_FLAGS)" \
-		$(addprefix $(BUILD)/plain/,$(C_TESTS) $(FROZEN_TESTS) cpp_double_include) || status=1; \
+		$(addprefix $(BUILD)/plain/,$(PLAIN_TESTS)) || status=1; \
 	{ $(MAKE) --no-print-directory readme-example && \
 	  scripts/run-c-tests.sh --wrap "$(VALGRIND) $(VALGRIND_FLAGS)" \
 		$(addprefix $(BUILD)/plain/,$(README_EXAMPLES)); \
@@ -253,7 +262,6 @@ VERSION := $(shell sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n
 # version_suffix_components = 1 in Cargo.toml gives the same name).
 SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 SONAME := libgreenapi.so.$(SOVERSION)
-HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 # Built for an explicit --target so that it lands in target/$(HOST)/release: the soname never
 # reaches target/release/libgreenapi.so, which programs link with an rpath to that directory
 # (and without a libgreenapi.so.$(SOVERSION) beside it they would not start).
@@ -321,8 +329,7 @@ bench:
 # ---- demo --------------------------------------------------------------------------------------
 
 # Links the shared library (rpath to target/release), as a C user would.
-demo-c: lib
-	@mkdir -p $(BUILD)
+demo-c: lib | $(BUILD)
 	$(CC) $(CSTD) examples/get_avatar.c -L target/release -lgreenapi \
 		-Wl,-rpath,'$$ORIGIN/../target/release' -o $(BUILD)/get_avatar
 

@@ -31,10 +31,10 @@ mod tls;
 mod transport;
 mod validate;
 
-pub mod ffi;
-#[cfg(feature = "fuzzing")]
+#[cfg(feature = "_fuzz")]
 #[doc(hidden)]
-pub mod fuzzing;
+pub mod _fuzz;
+pub mod ffi;
 #[cfg(feature = "python")]
 mod python;
 

@@ -8,19 +8,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use greenapi::{Client, ErrorKind, Item, Options};
-use support::{Reply, Server};
-
-const ID: &str = "1101000001";
-const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
+use support::{ID, Reply, Server, TOKEN};
 
 fn opts(url: &str) -> Options {
     Options {
-        api_url: Some(url.to_string()),
-        rate_limit_per_sec: 0.0,
-        proxy: Some(String::new()),
         timeout: Duration::from_secs(10),
         max_retries: 0,
-        ..Options::default()
+        ..support::opts(url)
     }
 }
 

@@ -7,21 +7,16 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use greenapi::{Client, ErrorKind, Options};
-use support::{Reply, Server, closed_port};
+use support::{ID, Reply, Server, TOKEN, closed_port};
 
-const ID: &str = "1101000001";
-const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
 const OLD_SHAPE: &str =
     r#"{"existsWhatsapp":true,"urlAvatar":"https://pps.whatsapp.net/v/t61/x.jpg?oe=1"}"#;
 
-/// Options for loopback tests: no pacing, no proxy from the environment, quick timeouts.
+/// Options for loopback tests (see `support::opts`) with quick timeouts.
 fn opts(url: &str) -> Options {
     Options {
-        api_url: Some(url.to_string()),
-        rate_limit_per_sec: 0.0,
-        proxy: Some(String::new()),
         timeout: Duration::from_secs(5),
-        ..Options::default()
+        ..support::opts(url)
     }
 }
 

@@ -5,7 +5,10 @@
 
 use std::path::Path;
 
-use greenapi::fuzzing::{check_c_chat_ids, check_decoder, check_options};
+#[path = "../fuzz/checks.rs"]
+mod checks;
+
+use checks::{check_c_chat_ids, check_decoder, check_options};
 
 fn replay(target: &str, check: fn(&[u8])) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

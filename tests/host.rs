@@ -9,19 +9,14 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use greenapi::{Client, ErrorKind, Options};
-use support::{Reply, Server};
+use support::{ID, Reply, Server, TOKEN};
 
-const ID: &str = "1101000001";
-const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
 const OLD_SHAPE: &str = r#"{"existsWhatsapp":true,"urlAvatar":""}"#;
 
 fn opts(url: &str) -> Options {
     Options {
-        api_url: Some(url.to_string()),
-        rate_limit_per_sec: 0.0,
-        proxy: Some(String::new()),
         timeout: Duration::from_secs(30),
-        ..Options::default()
+        ..support::opts(url)
     }
 }
 

@@ -8,10 +8,7 @@ mod support;
 use std::sync::Mutex;
 
 use greenapi::{Client, Options};
-use support::{Reply, Server};
-
-const ID: &str = "1101000001";
-const TOKEN: &str = "logTOKENd75b3a66374942c5b3c019c698abc2067e151558ab";
+use support::{ID, Reply, Server, TOKEN, opts};
 
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -65,11 +62,8 @@ fn no_log_line_holds_the_token() {
         }
     });
     let options = Options {
-        api_url: Some(server.url()),
-        proxy: Some(String::new()),
-        rate_limit_per_sec: 0.0,
         max_retries: 1,
-        ..Options::default()
+        ..opts(&server.url())
     };
     let client = Client::with_options(ID, TOKEN, &options).unwrap();
     for _ in 0..5 {

@@ -10,10 +10,8 @@ use std::thread;
 use std::time::Duration;
 
 use greenapi::{Client, ErrorKind, Options};
-use support::{Reply, Server};
+use support::{ID, Reply, Server, TOKEN, opts as base};
 
-const ID: &str = "1101000001";
-const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
 const OLD_SHAPE: &str = r#"{"existsWhatsapp":true,"urlAvatar":""}"#;
 
 const MS: Duration = Duration::from_millis(1);
@@ -21,15 +19,6 @@ const DAY: Duration = Duration::from_secs(86_400);
 const MIN_RATE: f64 = 1.0 / 3600.0;
 const MAX_RATE: f64 = 10_000.0;
 const GIB: u64 = 1 << 30;
-
-fn base(url: &str) -> Options {
-    Options {
-        api_url: Some(url.to_string()),
-        rate_limit_per_sec: 0.0,
-        proxy: Some(String::new()),
-        ..Options::default()
-    }
-}
 
 /// Refused at creation with a message that names `option`.
 fn refused(o: &Options, option: &str, what: &str) {
@@ -294,38 +283,8 @@ fn twelve_parallel_calls_keep_twelve_connections_alive() {
 /// `*.localhost` at all, so a server on ::1 alone is only found when the library answers itself.
 #[test]
 fn localhost_names_are_loopback_without_the_resolver() {
-    let v6 = std::net::TcpListener::bind("[::1]:0").expect("bind ::1");
-    let port = v6.local_addr().unwrap().port();
-    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    {
-        let seen = seen.clone();
-        thread::spawn(move || {
-            use std::io::{BufRead, BufReader, Write};
-            for stream in v6.incoming().flatten() {
-                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let mut reader = BufReader::new(stream);
-                let mut line = String::new();
-                let mut len = 0usize;
-                while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                    if line == "\r\n" {
-                        let mut body = vec![0; len];
-                        let _ = std::io::Read::read_exact(&mut reader, &mut body);
-                        let answer = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{OLD_SHAPE}",
-                            OLD_SHAPE.len()
-                        );
-                        let _ = reader.get_mut().write_all(answer.as_bytes());
-                        len = 0;
-                    } else if let Some(v) =
-                        line.to_ascii_lowercase().strip_prefix("content-length:")
-                    {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                    line.clear();
-                }
-            }
-        });
-    }
+    let v6 = Server::start_on("[::1]:0", true, |_, _| Reply::json(200, OLD_SHAPE));
+    let port = v6.addr.port();
     for host in [
         "localhost",
         "LocalHost",

@@ -4,7 +4,7 @@
 mod support;
 
 use greenapi::{Client, Options};
-use support::{Reply, Server};
+use support::{ID, Reply, Server, TOKEN};
 
 const OLD_SHAPE: &str = r#"{"existsWhatsapp":true,"urlAvatar":""}"#;
 
@@ -31,7 +31,7 @@ fn call(target: &Server, proxy: Option<String>) -> bool {
         proxy,
         ..Options::default()
     };
-    Client::with_options("1", "token-0123456789abcdef", &o)
+    Client::with_options(ID, TOKEN, &o)
         .unwrap()
         .get_avatar("1@c.us")
         .is_ok()
@@ -75,7 +75,7 @@ fn proxy_choice() {
     let p = proxy();
     // SAFETY: as above.
     unsafe { std::env::set_var("HTTP_PROXY", p.url()) };
-    let e = Client::with_options("1", "token-0123456789abcdef", &invalid_host())
+    let e = Client::with_options(ID, TOKEN, &invalid_host())
         .unwrap()
         .get_avatar("1@c.us")
         .unwrap_err();
@@ -88,7 +88,7 @@ fn proxy_choice() {
     // SAFETY: as above.
     unsafe { std::env::set_var("HTTPS_PROXY", p.url()) };
     assert!(
-        Client::with_options("1", "token-0123456789abcdef", &invalid_host())
+        Client::with_options(ID, TOKEN, &invalid_host())
             .unwrap()
             .get_avatar("1@c.us")
             .is_ok()
@@ -120,7 +120,7 @@ fn proxy_choice() {
             let before = p.request_count();
             // SAFETY: as above.
             unsafe { std::env::set_var(var, no_proxy) };
-            let r = Client::with_options("1", "token-0123456789abcdef", &invalid_host())
+            let r = Client::with_options(ID, TOKEN, &invalid_host())
                 .unwrap()
                 .get_avatar("1@c.us");
             // SAFETY: as above.
@@ -149,7 +149,7 @@ fn proxy_choice() {
         }
         // SAFETY: as above.
         unsafe { std::env::set_var(var, value) };
-        let e = Client::with_options("1", "token-0123456789abcdef", &invalid_host()).unwrap_err();
+        let e = Client::with_options(ID, TOKEN, &invalid_host()).unwrap_err();
         assert_eq!(e.kind(), greenapi::ErrorKind::InvalidArgument, "{var}");
         assert!(e.message().contains(var), "{var}: {}", e.message());
         assert!(!e.message().contains("hunter2"), "{var}: {}", e.message());
@@ -172,7 +172,7 @@ fn proxy_choice() {
             // SAFETY: as above.
             unsafe { std::env::set_var(var, value) };
         }
-        let r = Client::with_options("1", "token-0123456789abcdef", &invalid_host())
+        let r = Client::with_options(ID, TOKEN, &invalid_host())
             .unwrap_or_else(|e| panic!("{winner}: {}", e.message()))
             .get_avatar("1@c.us");
         assert!(r.is_ok(), "{winner}");
@@ -199,7 +199,7 @@ fn proxy_choice() {
     };
     let p_before = p.request_count();
     assert!(
-        Client::with_options("1", "token-0123456789abcdef", &o)
+        Client::with_options(ID, TOKEN, &o)
             .unwrap()
             .get_avatar("1@c.us")
             .is_ok()

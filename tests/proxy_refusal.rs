@@ -5,9 +5,7 @@
 mod support;
 
 use greenapi::{Client, ErrorKind, Options};
-use support::{Reply, Server, closed_port};
-
-const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
+use support::{ID, Reply, Server, TOKEN, closed_port};
 
 /// A proxy answering every CONNECT with `status`.
 fn refusing_proxy(status: u16) -> Server {
@@ -16,14 +14,12 @@ fn refusing_proxy(status: u16) -> Server {
 
 fn through(proxy: &str, max_retries: u32) -> greenapi::Error {
     let o = Options {
-        // Never reached: the proxy stands between, and the name would not resolve anyway.
-        api_url: Some("https://greenapi-test.invalid".into()),
         proxy: Some(proxy.to_string()),
-        rate_limit_per_sec: 0.0,
         max_retries,
-        ..Options::default()
+        // Never reached: the proxy stands between, and the name would not resolve anyway.
+        ..support::opts("https://greenapi-test.invalid")
     };
-    let e = Client::with_options("1101000001", TOKEN, &o)
+    let e = Client::with_options(ID, TOKEN, &o)
         .unwrap()
         .get_avatar("1@c.us")
         .unwrap_err();

@@ -20,17 +20,12 @@ use std::thread;
 use std::time::Duration;
 
 use greenapi::ffi::batch::{ga_get_avatars, ga_results_free};
-use greenapi::ffi::client::{
-    ga_client, ga_client_free, ga_client_new_with_options, ga_client_shutdown, ga_get_avatar,
-};
+use greenapi::ffi::client::{ga_client, ga_client_free, ga_client_shutdown, ga_get_avatar};
 use greenapi::ffi::code::*;
-use greenapi::ffi::options::{ga_client_options, ga_client_options_init};
 use greenapi::ffi::result::{ga_result, ga_result_free};
-use greenapi::ffi::version::GA_CLIENT_OPTIONS_VERSION;
-use support::{Reply, Server};
+use support::{Reply, Server, TOKEN};
 
 const THREADS: usize = 16;
-const TOKEN: &str = "stressTOKEN0123456789abcdefghijklmnopqrstuvwxyz0123";
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -140,30 +135,12 @@ unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
 fn new_client(url: &str, timeout_ms: u32) -> *mut ga_client {
-    let mut o = std::mem::MaybeUninit::<ga_client_options>::uninit();
-    // SAFETY: a whole struct of writable memory.
-    assert_eq!(
-        unsafe { ga_client_options_init(o.as_mut_ptr(), GA_CLIENT_OPTIONS_VERSION) },
-        GA_OK
-    );
-    // SAFETY: initialised just above.
-    let mut o = unsafe { o.assume_init() };
-    let url = CString::new(url).unwrap();
-    o.api_url = url.as_ptr();
-    o.proxy = c"".as_ptr();
-    o.rate_limit_per_sec = 0.0;
     // One request per call (a stale pooled connection aside): its code is the call's.
-    o.max_retries = 0;
-    o.timeout_ms = timeout_ms;
-    o.connect_timeout_ms = timeout_ms;
-    o.max_in_flight = 4;
-    let (id, token) = (c"1101000001", CString::new(TOKEN).unwrap());
-    // SAFETY: valid strings and options.
-    let c = unsafe {
-        ga_client_new_with_options(id.as_ptr(), token.as_ptr(), &o, std::ptr::null_mut())
-    };
-    assert!(!c.is_null());
-    c
+    support::c_client(url, TOKEN, |o| {
+        o.timeout_ms = timeout_ms;
+        o.connect_timeout_ms = timeout_ms;
+        o.max_in_flight = 4;
+    })
 }
 
 /// One call's outcome, as read from its `ga_result`.

@@ -1,7 +1,9 @@
 //! Certificates are verified, always: against a real TLS server on loopback with a certificate
 //! made for the test, trusted only when the caller names it in `ca_file`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +12,7 @@ use std::thread;
 use greenapi::{Client, ErrorKind, Options};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
-const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
+use support::{ID, TOKEN};
 
 struct TlsServer {
     addr: SocketAddr,
@@ -67,38 +69,18 @@ fn tls_server_with(certified: rcgen::CertifiedKey<rcgen::KeyPair>) -> TlsServer 
     }
 }
 
+/// The test server's exchange (tests/support), over TLS: every request gets one avatar.
 fn serve(stream: impl Read + Write) {
+    let answer = r#"{"existsWhatsapp":true,"urlAvatar":"https://pps.whatsapp.net/v/tls.jpg"}"#;
+    let response = support::response(
+        200,
+        &[("content-type".into(), "application/json".into())],
+        answer.as_bytes(),
+    );
     let mut reader = BufReader::new(stream);
-    loop {
-        let mut len = 0;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let answer = r#"{"existsWhatsapp":true,"urlAvatar":"https://pps.whatsapp.net/v/tls.jpg"}"#;
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
-            answer.len()
-        );
+    while support::read_request(&mut reader).is_some() {
         let out = reader.get_mut();
-        if out
-            .write_all(response.as_bytes())
-            .and_then(|_| out.flush())
-            .is_err()
-        {
+        if out.write_all(&response).and_then(|_| out.flush()).is_err() {
             return;
         }
     }
@@ -106,13 +88,10 @@ fn serve(stream: impl Read + Write) {
 
 fn client(server: &TlsServer, ca_file: Option<&std::path::Path>) -> Client {
     let options = Options {
-        api_url: Some(format!("https://localhost:{}", server.addr.port())),
         ca_file: ca_file.map(|p| p.to_path_buf()),
-        rate_limit_per_sec: 0.0,
-        proxy: Some(String::new()),
-        ..Options::default()
+        ..support::opts(&format!("https://localhost:{}", server.addr.port()))
     };
-    Client::with_options("1101000001", TOKEN, &options).unwrap()
+    Client::with_options(ID, TOKEN, &options).unwrap()
 }
 
 fn write_pem(name: &str, pem: &str) -> std::path::PathBuf {

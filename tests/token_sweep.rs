@@ -12,12 +12,11 @@ use std::time::Duration;
 
 use greenapi::ffi::client::{ga_client_free, ga_client_new_with_options, ga_get_avatar};
 use greenapi::ffi::error::ga_last_error_message;
-use greenapi::ffi::options::{ga_client_options, ga_client_options_init};
 use greenapi::ffi::result::ga_result_free;
-use greenapi::ffi::version::GA_CLIENT_OPTIONS_VERSION;
 use greenapi::{Client, Options};
-use support::{Reply, Server};
+use support::{ID, Reply, Server};
 
+/// The sweep's own token: 50 characters, as the service's are, with capitals in it.
 const TOKEN: &str = "sweepTOKENd75b3a66374942c5b3c019c698abc2067e151558";
 
 /// Fails when `text` holds the token or any 16-character piece of it.
@@ -154,13 +153,10 @@ fn replies(path: &str) -> Vec<(String, Reply)> {
 
 fn options(url: &str) -> Options {
     Options {
-        api_url: Some(url.to_string()),
-        proxy: Some(String::new()),
-        rate_limit_per_sec: 0.0,
         max_retries: 0,
         timeout: Duration::from_millis(500),
         max_body_bytes: 4096,
-        ..Options::default()
+        ..support::opts(url)
     }
 }
 
@@ -178,8 +174,7 @@ fn no_message_debug_or_c_result_holds_the_token() {
             .unwrap();
         replies(&req.path).swap_remove(case).1
     });
-    let client =
-        Arc::new(Client::with_options("1101000001", TOKEN, &options(&server.url())).unwrap());
+    let client = Arc::new(Client::with_options(ID, TOKEN, &options(&server.url())).unwrap());
     assert_clean(&format!("{client:?}"), "Client Debug");
     let mut failures = 0;
     for (case, name) in names.iter().enumerate() {
@@ -201,29 +196,10 @@ fn no_message_debug_or_c_result_holds_the_token() {
     assert!(server.request_count() >= 2 * names.len());
 
     // The C results of the same cases.
-    let url = CString::new(server.url()).unwrap();
-    let mut o = std::mem::MaybeUninit::<ga_client_options>::uninit();
-    // SAFETY: a whole struct of writable memory.
-    unsafe { ga_client_options_init(o.as_mut_ptr(), GA_CLIENT_OPTIONS_VERSION) };
-    // SAFETY: initialised just above.
-    let mut o = unsafe { o.assume_init() };
-    o.api_url = url.as_ptr();
-    o.proxy = c"".as_ptr();
-    o.rate_limit_per_sec = 0.0;
-    o.max_retries = 0;
-    o.timeout_ms = 500;
-    o.max_body_bytes = 4096;
-    let token = CString::new(TOKEN).unwrap();
-    // SAFETY: valid strings and options.
-    let c = unsafe {
-        ga_client_new_with_options(
-            c"1101000001".as_ptr(),
-            token.as_ptr(),
-            &o,
-            std::ptr::null_mut(),
-        )
-    };
-    assert!(!c.is_null());
+    let c = support::c_client(&server.url(), TOKEN, |o| {
+        o.timeout_ms = 500;
+        o.max_body_bytes = 4096;
+    });
     for (case, name) in names.iter().enumerate() {
         let chat_id = CString::new(format!("{case}@c.us")).unwrap();
         // SAFETY: a live client and a NUL-terminated string.
@@ -300,7 +276,7 @@ fn refusals_at_creation_never_hold_the_token() {
         },
     ];
     for (i, o) in bad_options.iter().enumerate() {
-        let e = Client::with_options("1101000001", TOKEN, o).expect_err("refused");
+        let e = Client::with_options(ID, TOKEN, o).expect_err("refused");
         assert_clean(&format!("{e:?} {e}"), &format!("option case {i}"));
         if o.proxy.as_deref().is_some_and(|p| p.contains('@')) {
             // Proxy credentials are hidden; other options are the caller's own text.
@@ -314,13 +290,16 @@ fn refusals_at_creation_never_hold_the_token() {
         format!("{TOKEN}%2F"),
         format!("é{TOKEN}"),
     ] {
-        let e = Client::with_options("1101000001", &bad, &options(url)).expect_err("refused");
+        let e = Client::with_options(ID, &bad, &options(url)).expect_err("refused");
         assert_clean(&format!("{e:?} {e}"), &bad);
-        let c_bad = CString::new(bad.clone()).unwrap();
+        let (id, c_bad) = (
+            CString::new(ID).unwrap(),
+            CString::new(bad.clone()).unwrap(),
+        );
         // SAFETY: valid strings; NULL options are the defaults.
         let c = unsafe {
             ga_client_new_with_options(
-                c"1101000001".as_ptr(),
+                id.as_ptr(),
                 c_bad.as_ptr(),
                 std::ptr::null(),
                 std::ptr::null_mut(),

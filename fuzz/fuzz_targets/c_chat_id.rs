@@ -1,5 +1,8 @@
-//! Arbitrary bytes as chat ids through the C functions (see
-//! `greenapi::fuzzing::check_c_chat_ids`).
+//! Arbitrary bytes as chat ids through the C functions (see `check_c_chat_ids` in
+//! `fuzz/checks.rs`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| greenapi::fuzzing::check_c_chat_ids(data));
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check_c_chat_ids(data));

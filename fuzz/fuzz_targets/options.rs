@@ -1,5 +1,8 @@
-//! Input validation: every argument and option, Rust and C (see
-//! `greenapi::fuzzing::check_options`).
+//! Input validation: every argument and option, Rust and C (see `check_options` in
+//! `fuzz/checks.rs`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| greenapi::fuzzing::check_options(data));
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check_options(data));

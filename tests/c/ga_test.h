@@ -1,6 +1,7 @@
 /*
  * Small helpers shared by the C tests: counted checks, the stand-in server's address from the
- * environment, a tiny HTTP/1.1 client for the stand-in's /__stats routes, and a free port.
+ * environment, loopback sockets (a listener, a free port), and a tiny HTTP/1.1 client for the
+ * stand-in's /__stats and /__reset_stats routes.
  *
  * Header-only (static functions) so every test is one translation unit. C99 + POSIX.
  *
@@ -124,23 +125,48 @@ static inline int ga_url_port(const char *url)
     return p == NULL ? 0 : atoi(p + 1);
 }
 
-/* A loopback port that nothing listens on: bind to port 0, read the port, close. */
-static inline int ga_closed_port(void)
+/* ---- loopback sockets -------------------------------------------------------------------- */
+
+/* 127.0.0.1:port. */
+static inline struct sockaddr_in ga_loopback_addr(int port)
 {
     struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int port = 0;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return 0;
-    }
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-        port = ntohs(a.sin_port);
+    a.sin_port = htons((unsigned short)port);
+    return a;
+}
+
+/*
+ * A TCP socket bound to a free port of 127.0.0.1 (written to *port), listening with `backlog`
+ * when it is 0 or more, only bound when it is negative. Returns the socket, or -1.
+ */
+static inline int ga_loopback_socket(int backlog, int *port)
+{
+    struct sockaddr_in a = ga_loopback_addr(0);
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0 ||
+        (backlog >= 0 && listen(fd, backlog) != 0)) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* A loopback port that nothing listens on: bind to port 0, read the port, close; 0 on failure. */
+static inline int ga_closed_port(void)
+{
+    int port = 0;
+    int fd = ga_loopback_socket(-1, &port);
+    if (fd < 0) {
+        return 0;
     }
     close(fd);
     return port;
@@ -150,15 +176,11 @@ static inline int ga_closed_port(void)
 
 static inline int ga_http_connect(int port)
 {
-    struct sockaddr_in a;
+    struct sockaddr_in a = ga_loopback_addr(port);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) {
         return -1;
     }
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((unsigned short)port);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
         return -1;
@@ -249,6 +271,34 @@ static inline long ga_json_int(const char *json, const char *key)
         return -1;
     }
     return strtol(p + strlen(pat), NULL, 10);
+}
+
+/* The stand-in's counter `key` ("requests", "connections") since its last reset; -1 on failure. */
+static inline long ga_stat(int fd, const char *key)
+{
+    char body[512];
+    int status = ga_http_request(fd, "GET", "/__stats", body, sizeof body);
+    return status == 200 ? ga_json_int(body, key) : -1;
+}
+
+/* POST /__reset_stats: the stand-in counts from 0 again. A counted check. */
+static inline void ga_reset_stats(int fd)
+{
+    char body[512];
+    int status = ga_http_request(fd, "POST", "/__reset_stats", body, sizeof body);
+    CHECKF(status == 200, "POST /__reset_stats: %d", status);
+}
+
+/* A connection to the stand-in on port for the /__stats routes, its counters reset; -1 (a
+   failed check) when there is none. */
+static inline int ga_stats_connect(int port)
+{
+    int fd = ga_http_connect(port);
+    CHECKF(fd >= 0, "cannot connect to the stand-in on port %d", port);
+    if (fd >= 0) {
+        ga_reset_stats(fd);
+    }
+    return fd;
 }
 
 #endif /* GA_TEST_H */

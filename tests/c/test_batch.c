@@ -16,19 +16,6 @@ static char g_ids[N][40];
 static const char *g_ptrs[N];
 static ga_result *g_out[N];
 
-static long requests(int fd)
-{
-    char body[512];
-    return ga_http_request(fd, "GET", "/__stats", body, sizeof body) == 200 ? ga_json_int(body, "requests")
-                                                                             : -1;
-}
-
-static void reset(int fd)
-{
-    char body[512];
-    CHECK(ga_http_request(fd, "POST", "/__reset_stats", body, sizeof body) == 200);
-}
-
 static ga_client *client(const char *url, unsigned in_flight)
 {
     ga_client_options o = ga_test_options(url);
@@ -43,7 +30,7 @@ static void big_batch(const char *url, int fd)
     int i;
     int asked = 0;
     CHECK(c != NULL);
-    reset(fd);
+    ga_reset_stats(fd);
     for (i = 0; i < N; i++) {
         if (i % 100 == 7) {
             g_ptrs[i] = NULL; /* that entry: GA_NULL_ARGUMENT */
@@ -88,7 +75,8 @@ static void big_batch(const char *url, int fd)
         }
     }
     /* Each distinct valid id once, and the failing one once. */
-    CHECKF(requests(fd) == asked + 1, "requests %ld, want %d", requests(fd), asked + 1);
+    CHECKF(ga_stat(fd, "requests") == asked + 1, "requests %ld, want %d", ga_stat(fd, "requests"),
+           asked + 1);
     ga_results_free(g_out, N);
     for (i = 0; i < N; i++) {
         CHECK(g_out[i] == NULL);
@@ -119,7 +107,7 @@ static void progress_stops(const char *url, int fd)
     int i;
     int ok = 0;
     int cancelled = 0;
-    reset(fd);
+    ga_reset_stats(fd);
     for (i = 0; i < 100; i++) {
         snprintf(g_ids[i], sizeof g_ids[i], "slow-%d@c.us", 20 + i);
         g_ptrs[i] = g_ids[i];
@@ -142,7 +130,7 @@ static void progress_stops(const char *url, int fd)
      * cancelled ones reached the server. */
     CHECKF(ok >= 10 && ok <= 14, "%d answered", ok);
     CHECK(ok + cancelled == 100);
-    CHECKF(requests(fd) == ok, "requests %ld, answered %d", requests(fd), ok);
+    CHECKF(ga_stat(fd, "requests") == ok, "requests %ld, answered %d", ga_stat(fd, "requests"), ok);
     /* The callback that asked to stop is the last one called. */
     CHECKF(s.calls == 10 && s.in_order, "%zu calls after a stop at 10", s.calls);
     ga_results_free(g_out, 100);

@@ -52,13 +52,10 @@ int main(void)
     int child_status = 0;
     int bad;
 
-    fd = ga_http_connect(port);
-    CHECKF(fd >= 0, "cannot connect to the stand-in on port %d", port);
+    fd = ga_stats_connect(port);
     if (fd < 0) {
         return ga_test_done("test_fork");
     }
-    status = ga_http_request(fd, "POST", "/__reset_stats", body, sizeof body);
-    CHECKF(status == 200, "POST /__reset_stats: %d", status);
 
     c = ga_client_new_with_options(ga_test_id(), ga_test_token(), &o, NULL);
     CHECK(c != NULL);

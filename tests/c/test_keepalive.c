@@ -17,13 +17,10 @@ int main(void)
     int i;
 
     CHECKF(port > 0, "no port in %s", url);
-    fd = ga_http_connect(port);
-    CHECKF(fd >= 0, "cannot connect to the stand-in on port %d", port);
+    fd = ga_stats_connect(port);
     if (fd < 0) {
         return ga_test_done("test_keepalive");
     }
-    status = ga_http_request(fd, "POST", "/__reset_stats", body, sizeof body);
-    CHECKF(status == 200, "POST /__reset_stats: %d", status);
 
     c = ga_client_new_with_options(ga_test_id(), ga_test_token(), &o, NULL);
     CHECK(c != NULL);
@@ -52,8 +49,7 @@ int main(void)
     /* The connection survives answers that are errors (their bodies are read to the end):
        every one of these has a Content-Length body and keep-alive. The stand-in counts
        connections accepted since the reset, and the client's one is already open. */
-    status = ga_http_request(fd, "POST", "/__reset_stats", body, sizeof body);
-    CHECKF(status == 200, "POST /__reset_stats: %d", status);
+    ga_reset_stats(fd);
     {
         static const char *const ids[] = {"status-404@c.us", "79001234567@c.us",
                                           "status-400@c.us", "status-466@c.us",

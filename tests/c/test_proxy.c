@@ -125,21 +125,10 @@ static void *refuser(void *arg)
 
 static int start_refuser(pthread_t *th)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    g_refuser_fd = socket(AF_INET, SOCK_STREAM, 0);
+    g_refuser_fd = ga_loopback_socket(16, &g_refuser_port);
     if (g_refuser_fd < 0) {
         return -1;
     }
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(g_refuser_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(g_refuser_fd, (struct sockaddr *)&a, &len) != 0 ||
-        listen(g_refuser_fd, 16) != 0) {
-        return -1;
-    }
-    g_refuser_port = ntohs(a.sin_port);
     return pthread_create(th, NULL, refuser, NULL);
 }
 

@@ -49,17 +49,9 @@ static void *loop_calls(void *arg)
 /* A listener whose accept queue is full: a further connect hangs in SYN-SENT. */
 static int full_listener(int *port)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = ga_loopback_socket(0, port);
+    struct sockaddr_in a = ga_loopback_addr(*port);
     int i;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    listen(fd, 0);
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    *port = ntohs(a.sin_port);
     for (i = 0; i < 4; i++) {
         int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         connect(c, (struct sockaddr *)&a, sizeof a);

@@ -99,23 +99,10 @@ static void *server(void *arg)
 
 static int start_server(pthread_t *th)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int one = 1;
-    g_listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    g_listen_fd = ga_loopback_socket(16, &g_port);
     if (g_listen_fd < 0) {
         return -1;
     }
-    setsockopt(g_listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(g_listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(g_listen_fd, (struct sockaddr *)&a, &len) != 0 ||
-        listen(g_listen_fd, 16) != 0) {
-        return -1;
-    }
-    g_port = ntohs(a.sin_port);
     return pthread_create(th, NULL, server, NULL);
 }
 

@@ -14,19 +14,12 @@ static void *call_thread(void *arg)
     return ga_get_avatar(g_client, (const char *)arg);
 }
 
-static long stat_requests(int fd)
-{
-    char body[512];
-    int status = ga_http_request(fd, "GET", "/__stats", body, sizeof body);
-    return status == 200 ? ga_json_int(body, "requests") : -1;
-}
-
 /* Waits (bounded) until the stand-in has seen n requests since the last reset. */
 static int wait_requests(int fd, long n)
 {
     int i;
     for (i = 0; i < 2000; i++) {
-        if (stat_requests(fd) >= n) {
+        if (ga_stat(fd, "requests") >= n) {
             return 1;
         }
         struct timespec ts = {0, 5000000};
@@ -62,7 +55,6 @@ int main(void)
 {
     const char *url = ga_test_url();
     int fd = ga_http_connect(ga_url_port(url));
-    char body[512];
     ga_result *r;
 
     CHECK(fd >= 0);
@@ -72,7 +64,7 @@ int main(void)
     ga_client_shutdown(NULL); /* ignored */
 
     /* A slow answer (30 s): the call returns at the shutdown, not with the answer. */
-    CHECK(ga_http_request(fd, "POST", "/__reset_stats", body, sizeof body) == 200);
+    ga_reset_stats(fd);
     g_client = new_client(url, 2);
     CHECK(g_client != NULL);
     r = stopped_call(fd, "slow-30000@c.us", 1);
@@ -89,12 +81,12 @@ int main(void)
     CHECKF(r->code == GA_CANCELLED, "code %u", (unsigned)r->code);
     CHECK(r->attempts == 0);
     ga_result_free(r);
-    CHECK(stat_requests(fd) == 1);
+    CHECK(ga_stat(fd, "requests") == 1);
     ga_client_shutdown(g_client); /* again: nothing more */
     ga_client_free(g_client);
 
     /* Between retries: 503 every time, ten retries allowed; stopped after the second. */
-    CHECK(ga_http_request(fd, "POST", "/__reset_stats", body, sizeof body) == 200);
+    ga_reset_stats(fd);
     g_client = new_client(url, 10);
     CHECK(g_client != NULL);
     r = stopped_call(fd, "status-503@c.us", 2);
@@ -104,7 +96,7 @@ int main(void)
         CHECKF(r->attempts < 11, "%u attempts", (unsigned)r->attempts);
         ga_result_free(r);
     }
-    CHECK(stat_requests(fd) < 11);
+    CHECK(ga_stat(fd, "requests") < 11);
     ga_client_free(g_client);
 
     CHECK(strcmp(ga_code_str(GA_CANCELLED), "cancelled") == 0);

@@ -1,14 +1,70 @@
-//! A small HTTP/1.1 server on loopback, written on raw TCP so that it can misbehave on purpose
+//! What the Rust tests share (tests/*.rs, bench/loopback.rs and the fuzz checks, fuzz/checks.rs,
+//! include it): the id and token of their clients, options for a loopback server, and the one
+//! HTTP/1.1 test server, on loopback, written on raw TCP so that it can misbehave on purpose
 //! (stall, cut a body, reset, send garbage, send a huge body), and that counts what it saw.
 
 #![allow(dead_code)] // each test file uses a different part of it
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
+
+use greenapi::Options;
+use greenapi::ffi::client::{ga_client, ga_client_new_with_options};
+use greenapi::ffi::code::GA_OK;
+use greenapi::ffi::options::{ga_client_options, ga_client_options_init};
+use greenapi::ffi::version::GA_CLIENT_OPTIONS_VERSION;
+
+/// The idInstance of every test client.
+pub const ID: &str = "1101000001";
+/// The token of every test client but two: the token sweep (tests/token_sweep.rs) and the fuzz
+/// checks (fuzz/checks.rs, whose committed corpus spells their token out) have their own.
+pub const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
+
+/// Options for a client of the loopback server at `url`: no pacing, no proxy from the
+/// environment, everything else the default.
+pub fn opts(url: &str) -> Options {
+    Options {
+        api_url: Some(url.to_string()),
+        rate_limit_per_sec: 0.0,
+        proxy: Some(String::new()),
+        ..Options::default()
+    }
+}
+
+/// A C client of the loopback server at `url` with [`ID`] and `token`: the C form of [`opts`],
+/// without retries, then `tweak` applied to the options. Never NULL.
+pub fn c_client(
+    url: &str,
+    token: &str,
+    tweak: impl FnOnce(&mut ga_client_options),
+) -> *mut ga_client {
+    let url = std::ffi::CString::new(url).unwrap();
+    let mut o = std::mem::MaybeUninit::<ga_client_options>::uninit();
+    // SAFETY: a whole struct of writable memory.
+    assert_eq!(
+        unsafe { ga_client_options_init(o.as_mut_ptr(), GA_CLIENT_OPTIONS_VERSION) },
+        GA_OK
+    );
+    // SAFETY: initialised just above.
+    let mut o = unsafe { o.assume_init() };
+    o.api_url = url.as_ptr();
+    o.proxy = c"".as_ptr();
+    o.rate_limit_per_sec = 0.0;
+    o.max_retries = 0;
+    tweak(&mut o);
+    let id = std::ffi::CString::new(ID).unwrap();
+    let token = std::ffi::CString::new(token).unwrap();
+    // SAFETY: valid strings and options; the client copies what it keeps.
+    let c = unsafe {
+        ga_client_new_with_options(id.as_ptr(), token.as_ptr(), &o, std::ptr::null_mut())
+    };
+    assert!(!c.is_null());
+    c
+}
 
 /// One request as the server read it.
 #[derive(Debug, Clone)]
@@ -80,39 +136,60 @@ impl Reply {
 
 type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
 
+/// Requests as the server keeps them: all of them, or (for a server that answers millions, as
+/// the fuzz checks' does) only their count.
+struct Log {
+    keep: bool,
+    count: usize,
+    requests: Vec<Request>,
+}
+
 pub struct Server {
     pub addr: SocketAddr,
     connections: Arc<AtomicUsize>,
-    requests: Arc<Mutex<Vec<Request>>>,
+    log: Arc<Mutex<Log>>,
     body_bytes_written: Arc<AtomicU64>,
 }
 
 impl Server {
-    /// Starts a server; `handler` gets each request and its 0-based index among all requests.
+    /// Starts a server on 127.0.0.1 that keeps every request; `handler` gets each request and
+    /// its 0-based index among all requests.
     pub fn start(handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        Server::start_on("127.0.0.1:0", true, handler)
+    }
+
+    /// Starts a server on `bind` (a loopback address, port 0); with `keep` false it counts
+    /// requests without keeping them ([`Server::requests`] is then empty).
+    pub fn start_on(
+        bind: &str,
+        keep: bool,
+        handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> Server {
+        let listener = TcpListener::bind(bind).expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         let connections = Arc::new(AtomicUsize::new(0));
-        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Mutex::new(Log {
+            keep,
+            count: 0,
+            requests: Vec::new(),
+        }));
         let written = Arc::new(AtomicU64::new(0));
         let handler: Arc<Handler> = Arc::new(handler);
         {
-            let (connections, requests, written) =
-                (connections.clone(), requests.clone(), written.clone());
+            let (connections, log, written) = (connections.clone(), log.clone(), written.clone());
             thread::spawn(move || {
                 for stream in listener.incoming() {
                     let Ok(stream) = stream else { continue };
                     connections.fetch_add(1, Ordering::SeqCst);
-                    let (handler, requests, written) =
-                        (handler.clone(), requests.clone(), written.clone());
-                    thread::spawn(move || serve(stream, &*handler, &requests, &written));
+                    let (handler, log, written) = (handler.clone(), log.clone(), written.clone());
+                    thread::spawn(move || serve(stream, &*handler, &log, &written));
                 }
             });
         }
         Server {
             addr,
             connections,
-            requests,
+            log,
             body_bytes_written: written,
         }
     }
@@ -131,11 +208,11 @@ impl Server {
     }
 
     pub fn requests(&self) -> Vec<Request> {
-        self.requests.lock().unwrap().clone()
+        self.log.lock().unwrap().requests.clone()
     }
 
     pub fn request_count(&self) -> usize {
-        self.requests.lock().unwrap().len()
+        self.log.lock().unwrap().count
     }
 
     /// Body bytes of `Huge` replies that the kernel accepted before the client hung up.
@@ -144,14 +221,22 @@ impl Server {
     }
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
+/// One HTTP/1.1 message, a request or a response, as read off a connection.
+pub struct Message {
+    /// The request line or the status line, without its line end.
+    pub start_line: String,
+    pub headers: Vec<(String, String)>,
+    /// As many bytes as `content-length` says (none without one).
+    pub body: Vec<u8>,
+}
+
+/// Reads one message; `None` at the end of the stream or on anything that is not HTTP/1.1.
+pub fn read_message(reader: &mut impl BufRead) -> Option<Message> {
+    let mut start_line = String::new();
+    if reader.read_line(&mut start_line).ok()? == 0 {
         return None;
     }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_string();
-    let path = parts.next()?.to_string();
+    let start_line = start_line.trim_end().to_string();
     let mut headers = Vec::new();
     loop {
         let mut h = String::new();
@@ -170,21 +255,41 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         .unwrap_or(0);
     let mut body = vec![0; len];
     reader.read_exact(&mut body).ok()?;
-    Some(Request {
-        nth_on_connection: 0,
-        method,
-        path,
+    Some(Message {
+        start_line,
         headers,
         body,
     })
 }
 
-fn serve(
-    stream: TcpStream,
-    handler: &Handler,
-    requests: &Mutex<Vec<Request>>,
-    written: &AtomicU64,
-) {
+/// Reads one request (see [`read_message`]).
+pub fn read_request(reader: &mut impl BufRead) -> Option<Request> {
+    let m = read_message(reader)?;
+    let mut parts = m.start_line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    Some(Request {
+        nth_on_connection: 0,
+        method,
+        path,
+        headers: m.headers,
+        body: m.body,
+    })
+}
+
+/// A whole response: status line, `content-length`, `headers`, then `body`.
+pub fn response(status: u16, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+    let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Log>, written: &AtomicU64) {
     // Without this, a response written in two pieces meets the client's delayed ACK and every
     // exchange takes 40 ms.
     let _ = stream.set_nodelay(true);
@@ -195,9 +300,12 @@ fn serve(
         req.nth_on_connection = nth;
         nth += 1;
         let index = {
-            let mut all = requests.lock().unwrap();
-            all.push(req.clone());
-            all.len() - 1
+            let mut log = log.lock().unwrap();
+            if log.keep {
+                log.requests.push(req.clone());
+            }
+            log.count += 1;
+            log.count - 1
         };
         let mut reply = handler(&req, index);
         let mut close_after = false;
@@ -219,16 +327,7 @@ fn serve(
                 status,
                 headers,
                 body,
-            } => {
-                let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
-                for (k, v) in headers {
-                    head.push_str(&format!("{k}: {v}\r\n"));
-                }
-                head.push_str("\r\n");
-                let mut bytes = head.into_bytes();
-                bytes.extend_from_slice(&body);
-                out.write_all(&bytes).is_ok()
-            }
+            } => out.write_all(&response(status, &headers, &body)).is_ok(),
             Reply::Delay(..) | Reply::ThenClose(_) => unreachable!("unwrapped above"),
             Reply::Cut { declared, sent } => {
                 let head = format!(

@@ -5,15 +5,13 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use greenapi::{Client, Options};
-use support::{Reply, Server};
+use greenapi::Client;
+use support::{ID, Reply, Server, TOKEN};
 
-const ID: &str = "1101000001";
-const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
 const ANSWER: &str =
     r#"{"existsWhatsapp":true,"urlAvatar":"https://pps.whatsapp.net/v/t61/x.jpg?oe=1"}"#;
 const CALLS: u32 = 5000;
@@ -31,13 +29,7 @@ fn per_call(mut f: impl FnMut()) -> Duration {
 
 fn main() {
     let server = Server::start(|_, _| Reply::json(200, ANSWER));
-    let options = Options {
-        api_url: Some(server.url()),
-        rate_limit_per_sec: 0.0,
-        proxy: Some(String::new()),
-        ..Options::default()
-    };
-    let client = Client::with_options(ID, TOKEN, &options).unwrap();
+    let client = Client::with_options(ID, TOKEN, &support::opts(&server.url())).unwrap();
     let library = per_call(|| {
         let a = client.get_avatar("79001234567@c.us").unwrap();
         assert!(a.exists_whatsapp == Some(true));
@@ -55,21 +47,8 @@ fn main() {
     );
     let by_hand = per_call(|| {
         writer.write_all(request.as_bytes()).unwrap();
-        let mut len = 0;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            reader.read_line(&mut line).unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap();
-            }
-        }
-        let mut buf = vec![0; len];
-        reader.read_exact(&mut buf).unwrap();
-        assert!(buf.starts_with(b"{\"existsWhatsapp\":true"));
+        let answer = support::read_message(&mut reader).unwrap();
+        assert!(answer.body.starts_with(b"{\"existsWhatsapp\":true"));
     });
 
     println!("loopback, kept alive, {CALLS} calls each:");

@@ -1,33 +1,38 @@
-//! The checks the fuzz targets (`fuzz/`) run, shared with the replay of their corpus
-//! (`tests/fuzz_corpus.rs`), so that an input once found keeps being checked by `make test`.
-//! Each takes arbitrary bytes and panics when the library breaks one of its promises on them.
-//!
-//! Behind the `fuzzing` feature and hidden from the docs: not part of the API.
+//! The checks the fuzz targets (`fuzz/fuzz_targets/`) run, shared with the replay of their
+//! corpus (`tests/fuzz_corpus.rs`), so that an input once found keeps being checked by
+//! `make test`. Each takes arbitrary bytes and panics when the library breaks one of its
+//! promises on them. Included by path (`#[path = ".../fuzz/checks.rs"] mod checks;`); they use
+//! the public API, the C functions, and one hidden hook into the response decoder
+//! (`greenapi::_fuzz`, behind the `_fuzz` feature).
 //!
 //! In every input the two bytes `$T` stand for the token, so that a fuzzer reaches echoes of
 //! the token (the thing to find) without having to guess 50 characters.
 
+#![allow(dead_code)] // each fuzz target uses one check
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::ffi::{CStr, CString, c_char};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use ureq::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use greenapi::ffi::batch::{ga_get_avatars, ga_results_free};
+use greenapi::ffi::client::{ga_client, ga_client_free, ga_client_new_with_options, ga_get_avatar};
+use greenapi::ffi::code::*;
+use greenapi::ffi::error::ga_last_error_message;
+use greenapi::ffi::options::{ga_client_options, ga_client_options_init};
+use greenapi::ffi::result::{ga_result, ga_result_free};
+use greenapi::ffi::version::GA_CLIENT_OPTIONS_VERSION;
+use greenapi::{
+    Client, DEFAULT_API_URL, ErrorKind, MAX_MESSAGE_BYTES, MIN_TOKEN_CHARS, Options,
+    normalize_chat_id,
+};
+use support::{ID, Reply, Server};
 
-use crate::error::MAX_MESSAGE_BYTES;
-use crate::ffi::batch::{ga_get_avatars, ga_results_free};
-use crate::ffi::client::{ga_client, ga_client_free, ga_client_new_with_options, ga_get_avatar};
-use crate::ffi::code::*;
-use crate::ffi::error::ga_last_error_message;
-use crate::ffi::options::{ga_client_options, ga_client_options_init};
-use crate::ffi::result::{ga_result, ga_result_free};
-use crate::ffi::version::GA_CLIENT_OPTIONS_VERSION;
-use crate::{Client, ErrorKind, Options, normalize_chat_id};
-
-/// The token of every client the checks make: 50 characters, like the service's.
+/// The token of every client the checks make: 50 characters, like the service's. The committed
+/// corpus spells it out (escaped, where `$T` would not reach), so it is the checks' own.
 pub const TOKEN: &str = "fuzzTOKENd75b3a66374942c5b3c019c698abc2067e1515589";
-const ID: &str = "1101000001";
 /// Stands for [`TOKEN`] in fuzzed bytes.
 const MARK: &[u8] = b"$T";
 
@@ -141,7 +146,7 @@ impl Input<'_> {
 }
 
 /// What every error promises: bounded, on one line, without the token, also in `Debug`.
-fn check_error(e: &crate::Error) {
+fn check_error(e: &greenapi::Error) {
     check_message(e.message());
     let shown = format!("{e:?} {e}");
     assert!(!shown.contains(TOKEN), "token in Debug: {shown}");
@@ -178,22 +183,20 @@ fn documented_kind(status: u16) -> ErrorKind {
 /// 8 headers (name and value each as length and bytes), then the body.
 pub fn check_decoder(data: &[u8]) {
     let mut input = Input(data);
-    let status = StatusCode::from_u16(100 + input.u16() % 900).expect("100 to 999");
-    let mut headers = HeaderMap::new();
-    for _ in 0..input.u8() % 8 {
-        let (name, value) = (input.bytes(), input.bytes());
-        // What an HTTP parser would not have let through never reaches the decoder.
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(&name),
-            HeaderValue::from_bytes(&value),
-        ) {
-            headers.append(name, value);
-        }
-    }
+    let status = 100 + input.u16() % 900;
+    let headers: Vec<(Vec<u8>, Vec<u8>)> = (0..input.u8() % 8)
+        .map(|_| (input.bytes(), input.bytes()))
+        .collect();
+    let headers: Vec<(&[u8], &[u8])> = headers
+        .iter()
+        .map(|(name, value)| (&name[..], &value[..]))
+        .collect();
     let body = with_token(input.0);
-    match crate::response::decode(status, &headers, &body, &crate::secret::Secret::new(TOKEN)) {
+    // What an HTTP parser would not have let through never reaches the decoder: the hook
+    // leaves out the headers it would have refused.
+    match greenapi::_fuzz::decode(status, &headers, &body, TOKEN) {
         Ok(avatar) => {
-            assert_eq!(status, StatusCode::OK, "an answer from a non-200");
+            assert_eq!(status, 200, "an answer from a non-200");
             assert_eq!(avatar.http_status, 200);
             assert!(!avatar.url_avatar.contains(TOKEN), "{avatar:?}");
             assert!(!avatar.url_avatar.contains('\0'), "{avatar:?}");
@@ -204,91 +207,39 @@ pub fn check_decoder(data: &[u8]) {
             );
             assert!(!format!("{avatar:?}").contains(TOKEN));
         }
-        Err(f) => {
-            let e = f.error;
+        Err(e) => {
             check_error(&e);
-            assert_eq!(e.http_status(), Some(status.as_u16()));
-            let want = if status == StatusCode::OK {
+            assert_eq!(e.http_status(), Some(status));
+            let want = if status == 200 {
                 ErrorKind::BadResponse
             } else {
-                documented_kind(status.as_u16())
+                documented_kind(status)
             };
             assert_eq!(e.kind(), want, "HTTP {status}: {}", e.message());
         }
     }
 }
 
-/// A keep-alive HTTP/1.1 server on 127.0.0.1 answering every request with a GetAvatar 200
-/// whose `urlAvatar` is the `chatId` it was sent, so that a check can see the id arrive intact.
-/// One thread per connection; it lives as long as the process.
-struct EchoServer {
-    url: String,
+/// The URL of a server on 127.0.0.1 (the shared test server, tests/support) answering every
+/// request with a GetAvatar 200 whose `urlAvatar` is the `chatId` it was sent, so that a check
+/// can see the id arrive intact. It lives as long as the process and keeps no requests.
+fn echo_url() -> String {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER
+        .get_or_init(|| Server::start_on("127.0.0.1:0", false, |r, _| echo(&r.body)))
+        .url()
 }
 
-impl EchoServer {
-    fn get() -> &'static EchoServer {
-        static SERVER: OnceLock<EchoServer> = OnceLock::new();
-        SERVER.get_or_init(|| {
-            let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-            let url = format!("http://{}", listener.local_addr().expect("address"));
-            std::thread::spawn(move || {
-                for stream in listener.incoming().flatten() {
-                    std::thread::spawn(move || echo(stream));
-                }
-            });
-            EchoServer { url }
-        })
-    }
-}
-
-fn echo(stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
-    let Ok(mut out) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut length = 0;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = header.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let chat_id = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("chatId").and_then(|c| c.as_str()).map(str::to_string));
-        let (status, answer) = match chat_id {
-            Some(id) => (
-                200,
-                serde_json::json!({"existsWhatsapp": true, "urlAvatar": id}).to_string(),
-            ),
-            None => (400, "{\"error\":\"no chatId\"}".to_string()),
-        };
-        let reply = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
-            answer.len()
-        );
-        if out.write_all(reply.as_bytes()).is_err() {
-            return;
-        }
+fn echo(body: &[u8]) -> Reply {
+    let chat_id = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("chatId").and_then(|c| c.as_str()).map(str::to_string));
+    match chat_id {
+        Some(id) => Reply::json(
+            200,
+            &serde_json::json!({"existsWhatsapp": true, "urlAvatar": id}).to_string(),
+        ),
+        None => Reply::json(400, "{\"error\":\"no chatId\"}"),
     }
 }
 
@@ -325,7 +276,7 @@ pub fn check_options(data: &[u8]) {
         max_in_flight: input.count() as u32,
     };
     let made = Client::with_options(&id, &token, &options);
-    let token_is_valid = crate::validate::api_token(&token).is_ok();
+    let token_is_valid = readme_token_rule(&token);
     let client_options = match &made {
         Err(e) => {
             assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{}", e.message());
@@ -337,19 +288,17 @@ pub fn check_options(data: &[u8]) {
         Ok(client) => {
             assert!(token_is_valid, "a token the README refuses was accepted");
             assert!(!format!("{client:?}").contains(&token));
-            // Calls go to the echo server, never to the fuzzed host: only the path is kept.
-            let base = crate::validate::api_url(
-                api_url.as_deref().unwrap_or(crate::DEFAULT_API_URL),
-                options.allow_insecure_http,
-            )
-            .expect("accepted above");
-            let path = base
-                .url
+            // Calls go to the echo server, never to the fuzzed host: only the path is kept (of
+            // the URL as the client took it: without trailing slashes).
+            let path = api_url
+                .as_deref()
+                .unwrap_or(DEFAULT_API_URL)
+                .trim_end_matches('/')
                 .split_once("://")
                 .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
                 .unwrap_or_default();
             Some(Options {
-                api_url: Some(format!("{}{path}", EchoServer::get().url)),
+                api_url: Some(format!("{}{path}", echo_url())),
                 proxy: Some(String::new()),
                 max_retries: call_retries(&options),
                 ..options.clone()
@@ -361,6 +310,14 @@ pub fn check_options(data: &[u8]) {
         call_rust(&id, &token, &call_options, &chat_id);
     }
     check_c_options(&mut input, user_agent.as_deref(), &chat_id);
+}
+
+/// The token rule as the README states it: 16 to 512 characters from `A-Z a-z 0-9 - . _ ~`.
+fn readme_token_rule(token: &str) -> bool {
+    (MIN_TOKEN_CHARS..=512).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// Retries are kept only where they end soon: a retry waits its pacing turn, and a one-second
@@ -404,7 +361,7 @@ fn call_rust(id: &str, token: &str, options: &Options, chat_id: &str) {
 
 /// A call against the echo server: an invalid chat id is refused, a valid one is answered with
 /// itself (token scrubbed), unless the options made the call fail in a documented way.
-fn check_call(result: &Result<crate::Avatar, crate::Error>, chat_id: &str, token: &str) {
+fn check_call(result: &Result<greenapi::Avatar, greenapi::Error>, chat_id: &str, token: &str) {
     let normal = normalize_chat_id(chat_id);
     match (result, normal) {
         (Ok(a), Ok(normal)) => {
@@ -442,7 +399,7 @@ fn check_c_options(input: &mut Input<'_>, user_agent: Option<&str>, chat_id: &st
     let mut o = std::mem::MaybeUninit::<ga_client_options>::zeroed();
     // SAFETY: a whole struct of writable memory.
     let init = unsafe { ga_client_options_init(o.as_mut_ptr(), version) };
-    let url = CString::new(EchoServer::get().url.as_str()).expect("no NUL");
+    let url = CString::new(echo_url()).expect("no NUL");
     let ua = user_agent.map(|s| CString::new(s.replace('\0', "")).expect("NUL removed"));
     let id = CString::new(ID).expect("no NUL");
     let token = CString::new(TOKEN).expect("no NUL");
@@ -569,28 +526,7 @@ unsafe impl Sync for CClient {}
 pub fn check_c_chat_ids(data: &[u8]) {
     static CLIENT: OnceLock<CClient> = OnceLock::new();
     let client = CLIENT
-        .get_or_init(|| {
-            let url = CString::new(EchoServer::get().url.as_str()).expect("no NUL");
-            let mut o = std::mem::MaybeUninit::<ga_client_options>::uninit();
-            // SAFETY: a whole struct of writable memory.
-            assert_eq!(
-                unsafe { ga_client_options_init(o.as_mut_ptr(), GA_CLIENT_OPTIONS_VERSION) },
-                GA_OK
-            );
-            // SAFETY: initialised just above.
-            let mut o = unsafe { o.assume_init() };
-            o.api_url = url.as_ptr();
-            o.proxy = c"".as_ptr();
-            o.rate_limit_per_sec = 0.0;
-            o.max_retries = 0;
-            let (id, token) = (CString::new(ID).unwrap(), CString::new(TOKEN).unwrap());
-            // SAFETY: valid strings and options.
-            let c = unsafe {
-                ga_client_new_with_options(id.as_ptr(), token.as_ptr(), &o, std::ptr::null_mut())
-            };
-            assert!(!c.is_null());
-            CClient(c)
-        })
+        .get_or_init(|| CClient(support::c_client(&echo_url(), TOKEN, |_| {})))
         .0;
     let data = with_token(data);
     let ids: Vec<Option<CString>> = data
