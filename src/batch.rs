@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::avatar::Avatar;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
+use crate::fork::process_generation;
 use crate::validate::ChatId;
 
 /// Most chat ids one batch takes: more is almost certainly a mistake (a service limited to 10
@@ -75,6 +76,8 @@ pub struct Batch {
     done: usize,
     /// Set once the workers are gone and the unasked jobs were turned into cancellations.
     drained: bool,
+    /// The [`process_generation`] the batch was started in: its workers live only there.
+    generation: u64,
 }
 
 impl std::fmt::Debug for Batch {
@@ -140,6 +143,7 @@ impl Client {
             jobs_left,
             done: 0,
             drained: false,
+            generation: process_generation(),
         })
     }
 }
@@ -224,6 +228,10 @@ impl Batch {
         if self.jobs_left == 0 || self.drained {
             return Next::Done;
         }
+        if self.generation != process_generation() {
+            self.orphan();
+            return self.next_timeout(Duration::ZERO);
+        }
         match self.rx.recv_timeout(wait) {
             Ok((job, result)) => {
                 self.answer(job, result);
@@ -267,6 +275,24 @@ impl Batch {
         } else {
             "not asked: the batch was stopped"
         };
+        self.cancel_the_rest(why);
+    }
+
+    /// In a forked child: the workers and whatever they were sending are in the parent. Their
+    /// handles and the channel are kept, never joined or dropped (a thread that is not in
+    /// this process cannot be joined, and may have held the channel's lock at the fork), and
+    /// every entry without a result here is cancelled.
+    fn orphan(&mut self) {
+        let (_, empty) = mpsc::channel();
+        crate::fork::keep_forever(std::mem::replace(&mut self.rx, empty));
+        crate::fork::keep_forever(std::mem::take(&mut self.workers));
+        self.cancel_the_rest(
+            "not asked here: the batch was started before a fork(), in the parent",
+        );
+    }
+
+    /// Every job without a result gets a cancellation saying `why`.
+    fn cancel_the_rest(&mut self, why: &str) {
         for job in 0..self.answered.len() {
             if !self.answered[job] {
                 self.answer(job, Err(Error::new(ErrorKind::Cancelled, why)));
@@ -294,6 +320,10 @@ impl Iterator for Batch {
 impl Drop for Batch {
     fn drop(&mut self) {
         self.abort();
+        if self.generation != process_generation() {
+            self.orphan();
+            return;
+        }
         for handle in self.workers.drain(..) {
             let _ = handle.join();
         }

@@ -334,7 +334,7 @@ impl<T: Inherited> Drop for PerProcess<T> {
 static ABANDONED: AtomicPtr<Abandoned> = AtomicPtr::new(std::ptr::null_mut());
 
 struct Abandoned {
-    _kept: Box<dyn Any + Send + Sync>,
+    _kept: Box<dyn Any + Send>,
     next: AtomicPtr<Abandoned>,
 }
 
@@ -343,8 +343,14 @@ fn abandon<T: Inherited>(made: Box<Made<T>>) {
     keep(made);
 }
 
+/// Keeps `value` reachable and never drops it: in a forked child, for what a thread of the
+/// parent may have been using at the fork.
+pub(crate) fn keep_forever<T: Send + 'static>(value: T) {
+    keep(Box::new(value));
+}
+
 /// Puts a parent's value on the list of [`ABANDONED`] ones.
-fn keep(made: Box<dyn Any + Send + Sync>) {
+fn keep(made: Box<dyn Any + Send>) {
     let node = Box::into_raw(Box::new(Abandoned {
         _kept: made,
         next: AtomicPtr::new(std::ptr::null_mut()),

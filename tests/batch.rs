@@ -236,3 +236,63 @@ fn an_empty_batch_is_done_at_once_and_a_huge_one_is_refused() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
 }
+
+/// A batch alive at a `fork()`: in the child its workers do not exist. There it ends at once,
+/// every entry without a result cancelled, and dropping it joins nothing (joining a thread the
+/// child does not have panicked).
+#[test]
+fn a_batch_inherited_across_fork_ends_at_once_in_the_child() {
+    let c = counting_server(Duration::from_millis(300));
+    let o = Options {
+        max_in_flight: 2,
+        ..opts(&c.server.url())
+    };
+    let client = Arc::new(Client::with_options(ID, TOKEN, &o).unwrap());
+    let ids: Vec<String> = (0..20).map(|i| format!("7900000{i:04}@c.us")).collect();
+    let mut batch = client.batch(ids).unwrap();
+    let first = batch.next().unwrap();
+    // SAFETY: the child only reads the batch and exits without unwinding.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // A hang ends the child with SIGALRM, which the parent reports.
+        // SAFETY: plain libc calls in the child.
+        unsafe { libc::alarm(10) };
+        let rest: Vec<Item> = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let rest: Vec<Item> = batch.by_ref().collect();
+            drop(batch);
+            rest
+        }))
+        .unwrap_or_default();
+        let all_cancelled = rest
+            .iter()
+            .all(|i| matches!(&i.result, Err(e) if e.kind() == ErrorKind::Cancelled));
+        let code = if rest.len() != 19 {
+            1
+        } else if !all_cancelled {
+            2
+        } else {
+            0
+        };
+        // SAFETY: ends the child without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child just made.
+    assert_eq!(unsafe { libc::waitpid(pid, &raw mut status, 0) }, pid);
+    assert!(
+        libc::WIFEXITED(status),
+        "the child hung or crashed: status {status} (signal {})",
+        libc::WTERMSIG(status)
+    );
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        0,
+        "1: not every entry had a result (or it panicked); 2: one was not cancelled"
+    );
+    // The parent's batch goes on as if nothing happened.
+    assert!(first.result.is_ok());
+    let rest: Vec<Item> = batch.collect();
+    assert_eq!(rest.len(), 19);
+    assert!(rest.iter().all(|i| i.result.is_ok()));
+}
