@@ -20,6 +20,7 @@ mod failure;
 mod fork;
 mod inject;
 mod limiter;
+mod lookup;
 mod options;
 mod panic;
 mod proxy;

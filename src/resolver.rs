@@ -15,6 +15,12 @@ use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
 
+use crate::call::deadline;
+use crate::lookup;
+
+/// Most addresses kept of a lookup (ureq's own bound).
+const MAX_ADDRS: usize = 16;
+
 /// How long resolved addresses are reused. getaddrinfo gives no TTL; a minute lets a moved
 /// host be found again soon, while the cost of one lookup a minute is nothing. Connections
 /// already open are not affected either way.
@@ -99,13 +105,56 @@ impl Resolver for CachingResolver {
             return Err(ureq::Error::HostNotFound);
         }
         // Failures are not kept: the next call tries again.
-        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let addrs = self.lookup(uri, config, timeout)?;
         if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
             *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(Entry {
                 scheme_authority: (scheme.to_string(), authority.as_str().to_string()),
                 at: Instant::now(),
                 addrs: addrs.clone(),
             });
+        }
+        Ok(addrs)
+    }
+}
+
+impl CachingResolver {
+    /// A lookup bounded by `connect_timeout` (and the call's own deadline), stopped with the
+    /// call (see `lookup.rs`), in the order the system resolver gave, filtered by IP family.
+    fn lookup(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
+        let port = uri
+            .port_u16()
+            .or_else(|| match uri.scheme_str() {
+                Some("https") => Some(443),
+                Some("http") => Some(80),
+                _ => None,
+            })
+            .ok_or(ureq::Error::HostNotFound)?;
+        let (call_end, _) = deadline(timeout)?;
+        let connect_end = config
+            .timeouts()
+            .connect
+            .and_then(|d| Instant::now().checked_add(d));
+        let end = match (call_end, connect_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let found = lookup::lookup(host, port, end)?;
+        let mut addrs = self.inner.empty();
+        for addr in config
+            .ip_family()
+            .keep_wanted(found.into_iter())
+            .take(MAX_ADDRS)
+        {
+            addrs.push(addr);
+        }
+        if addrs.is_empty() {
+            return Err(ureq::Error::HostNotFound);
         }
         Ok(addrs)
     }

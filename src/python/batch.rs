@@ -202,35 +202,62 @@ pub(crate) struct PyAvatarIterator {
     done: AtomicUsize,
 }
 
+/// What one slice of waiting for the next result found.
+enum Step {
+    Item(Item),
+    Pending,
+    End,
+    Panic,
+}
+
 impl PyAvatarIterator {
     /// The next result with its position, or `None` at the end (or once stopped).
+    ///
+    /// The batch's lock is held for one slice at a time, with the GIL released, and never while
+    /// Python code can run: signal handlers run between slices, with no lock held, so that a
+    /// handler may `close()` this very iterator (it would otherwise wait for the lock its own
+    /// thread holds).
     fn next_indexed(&self, py: Python<'_>) -> PyResult<Option<(usize, String, Py<PyAny>)>> {
         let on_main = on_main_thread(py);
-        let closing = || self.closing.load(Ordering::Acquire);
-        // The lock is held only by a thread that released the GIL (see `batch`); the batch
-        // ends (its workers joined) as soon as nothing more will be taken from it.
-        let next = py.detach(|| {
-            let mut slot = self.batch.lock().unwrap_or_else(|p| p.into_inner());
-            let batch = slot.as_mut().ok_or(Stopped::End)?;
-            let next = wait_next(batch, on_main, &closing);
-            if next.is_err() {
-                if let Some(batch) = slot.take() {
-                    batch.abort();
-                    drop(batch);
+        loop {
+            match py.detach(|| self.step()) {
+                Step::Item(item) => {
+                    self.done.fetch_add(1, Ordering::AcqRel);
+                    let result = result_to_py(py, item.result)?;
+                    return Ok(Some((item.index, item.chat_id, result)));
+                }
+                Step::End => return Ok(None),
+                Step::Panic => return Err(panicked(py)),
+                Step::Pending => {
+                    if on_main && let Err(e) = py.check_signals() {
+                        // A signal's exception (Ctrl-C) ends the batch, as close() would.
+                        self.close(py);
+                        return Err(e);
+                    }
                 }
             }
-            next
-        });
-        match next {
-            Ok(item) => {
-                self.done.fetch_add(1, Ordering::AcqRel);
-                let result = result_to_py(py, item.result)?;
-                Ok(Some((item.index, item.chat_id, result)))
-            }
-            Err(Stopped::End) => Ok(None),
-            Err(Stopped::Signal(e)) => Err(e),
-            Err(Stopped::Panic) => Err(panicked(py)),
         }
+    }
+
+    /// Waits one slice for the next result. The batch ends (its workers joined) as soon as
+    /// nothing more will be taken from it.
+    fn step(&self) -> Step {
+        let mut slot = self.batch.lock().unwrap_or_else(|p| p.into_inner());
+        let step = match slot.as_mut() {
+            None => Step::End,
+            Some(_) if self.closing.load(Ordering::Acquire) => Step::End,
+            Some(batch) => match crate::panic::catch(|| batch.next_timeout(SLICE)) {
+                Ok(Next::Item(item)) => return Step::Item(item),
+                Ok(Next::Pending) => return Step::Pending,
+                Ok(Next::Done) => Step::End,
+                Err(_) => Step::Panic,
+            },
+        };
+        if let Some(batch) = slot.take() {
+            batch.abort();
+            drop(batch);
+        }
+        step
     }
 }
 
@@ -250,6 +277,23 @@ impl PyAvatarIterator {
     /// chat ids given; None at the end. For greenapi's asyncio layer.
     fn _next_indexed(&self, py: Python<'_>) -> PyResult<Option<(usize, String, Py<PyAny>)>> {
         self.next_indexed(py)
+    }
+
+    /// `with client.iter_avatars(ids) as it:` closes the iterator when the block ends, however
+    /// it ends (a `break`, an exception).
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: &Bound<'_, PyAny>,
+        _exc: &Bound<'_, PyAny>,
+        _tb: &Bound<'_, PyAny>,
+    ) -> bool {
+        self.close(py);
+        false
     }
 
     /// Stops the batch: requests in flight are interrupted, no more are sent, the results not

@@ -206,8 +206,10 @@ impl PyClient {
     /// get_avatars().
     ///
     /// A program that writes each result away as it comes loses nothing when stopped half-way:
-    /// breaking out of the loop (or close()) and Ctrl-C stop the batch within about 0.1 s,
-    /// interrupting the requests in flight, and leave no thread running.
+    /// leaving a `with client.iter_avatars(ids) as it:` block (a break, an exception), close()
+    /// and Ctrl-C stop the batch within about 0.1 s, interrupting the requests in flight, and
+    /// leave no thread running. Without `with`, a break stops it only once the iterator is
+    /// garbage (no variable holds it any more).
     fn iter_avatars(
         &self,
         py: Python<'_>,
