@@ -277,6 +277,9 @@ install-lib:
 	cargo rustc --release --lib --target $(HOST) --crate-type cdylib --crate-type staticlib -- \
 		-C link-arg=-Wl,-soname,$(SONAME) --print native-static-libs=$(NATIVE_STATIC_LIBS)
 
+# Libs.private is what rustc says the static library needs, but the unwinder: rustc names
+# -lgcc_s, which a fully static link (cc -static) cannot find. The compiler driver adds the
+# right one itself (libgcc_s for a dynamic program, libgcc_eh for -static).
 install: install-lib
 	@test -s $(NATIVE_STATIC_LIBS) || { echo "make install: $(NATIVE_STATIC_LIBS) is missing;" \
 		"run cargo clean --release --target $(HOST) -p greenapi and try again" >&2; exit 1; }
@@ -290,7 +293,7 @@ install: install-lib
 		-e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
 		-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
 		-e 's|@VERSION@|$(VERSION)|' \
-		-e "s|@LIBS_PRIVATE@|$$(cat $(NATIVE_STATIC_LIBS))|" \
+		-e "s|@LIBS_PRIVATE@|$$(sed 's/ *-lgcc_s\b//' $(NATIVE_STATIC_LIBS))|" \
 		greenapi.pc.in >"$(DESTDIR)$(PKGCONFIGDIR)/greenapi.pc"
 	chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/greenapi.pc"
 

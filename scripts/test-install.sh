@@ -3,6 +3,7 @@
 # would), checks what landed there, and builds tests/install/ out of tree against it:
 #   (a) C with pkg-config, shared library    (b) C and C++ with CMake (pkg_check_modules)
 #   (c) C with pkg-config --static            (d) C++ (greenapi.hpp) with pkg-config
+#   (e) a fully static C program (cc -static) with pkg-config --static
 # Each program runs against the stand-in server. Needs cc, c++, cmake, pkg-config, readelf.
 set -euo pipefail
 
@@ -106,6 +107,23 @@ if build_c; then
     check "(c) runs against the stand-in" run ./static_pkgconfig
 else
     fail "(c) build"
+fi
+
+# A fully static program (no libc.so either): the same recipe with -static. The unwinder is the
+# compiler driver's choice (-lgcc_eh for -static, libgcc_s otherwise), so Libs.private names none.
+# shellcheck disable=SC2046
+build_e() {
+    "$CC" -static -std=c99 -Wall -Wextra -Werror -pedantic "$src/app.c" -o fully_static \
+        $(pkg-config --cflags greenapi) \
+        $(pkg-config --static --libs greenapi | sed 's/-lgreenapi\b/-l:libgreenapi.a/') 2>static.log
+}
+echo "=== (e) pkg-config --static, cc -static"
+if build_e; then
+    check "(e) is a static executable" test -z "$(needs fully_static || true)"
+    check "(e) runs against the stand-in" run ./fully_static
+else
+    cat static.log >&2
+    fail "(e) build"
 fi
 
 # shellcheck disable=SC2046
