@@ -31,6 +31,7 @@ mod secret;
 mod tls;
 mod transport;
 mod validate;
+mod verify;
 
 #[cfg(feature = "_fuzz")]
 #[doc(hidden)]

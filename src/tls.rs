@@ -9,6 +9,7 @@
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use ureq::tls::{Certificate, PemItem, RootCerts};
@@ -20,6 +21,7 @@ use ureq::unversioned::transport::{
 use crate::error::{Error, ErrorKind};
 use crate::fork::ProcessLocal;
 use crate::options::Options;
+use crate::verify::{Verifier, WeakKey};
 
 /// The largest `ca_file` read: Mozilla's whole bundle is about 200 KiB.
 const MAX_CA_FILE_BYTES: u64 = 16 << 20;
@@ -168,17 +170,28 @@ fn build(certs: &[Certificate<'static>]) -> Arc<ClientConfig> {
 }
 
 /// What ureq's connector would build: the process's default crypto provider (ring unless the
-/// host chose another), TLS 1.2 and 1.3, SNI, no client certificate.
+/// host chose another), TLS 1.2 and 1.3, SNI, no client certificate, webpki's certificate check
+/// (with its refusals explained, see `verify.rs`).
 fn with_roots(store: RootCertStore) -> Arc<ClientConfig> {
     let provider = rustls::crypto::CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
-    let Ok(builder) =
-        ClientConfig::builder_with_provider(provider).with_protocol_versions(rustls::ALL_VERSIONS)
+    let Ok(builder) = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(rustls::ALL_VERSIONS)
     else {
         unreachable!("every provider supports the versions it lists")
     };
-    Arc::new(builder.with_root_certificates(store).with_no_client_auth())
+    let store = Arc::new(store);
+    let config = match WebPkiServerVerifier::builder_with_provider(store.clone(), provider).build()
+    {
+        Ok(webpki) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Verifier(webpki))),
+        // Only for a store without roots, which never happens (the built-in ones are in every
+        // store): rustls's own check then refuses every certificate, as it should.
+        Err(_) => builder.with_root_certificates(store),
+    };
+    Arc::new(config.with_no_client_auth())
 }
 
 /// Puts TLS over the connections of `https://` URLs (and leaves the rest as they are), with a
@@ -281,6 +294,17 @@ pub(crate) fn explain(e: &ureq::Error) -> Option<(ErrorKind, String, bool)> {
     else {
         return None;
     };
+    if let Some(weak) = other.0.downcast_ref::<WeakKey>() {
+        return Some((
+            ErrorKind::Tls,
+            format!(
+                "{}: the server's certificate chain has a key that is too weak: an {weak},                  where at least 2048 bits are needed (openssl says \"certificate key too \
+                 weak\"); the server needs a new key",
+                ErrorKind::Tls.description()
+            ),
+            false,
+        ));
+    }
     // webpki's error is only reachable as text: its Display is the variant's name.
     if other.to_string() != "CaUsedAsEndEntity" {
         return None;

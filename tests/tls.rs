@@ -170,3 +170,87 @@ fn a_trusted_self_signed_ca_certificate_is_explained() {
     );
     assert!(!m.contains(TOKEN));
 }
+
+/// Kills the openssl server however the test ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A server whose certificate has an RSA-1024 key, trusted through `ca_file`: the message says
+/// the key is too weak (openssl: "EE certificate key too weak"), not "BadSignature". The server
+/// is `openssl s_server` (rustls will not sign with such a key), at security level 0 so that it
+/// agrees to use it.
+#[test]
+fn a_weak_server_key_is_reported_as_too_weak() {
+    let dir = std::env::temp_dir().join(format!("greenapi-weak-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = Child(
+        std::process::Command::new("openssl")
+            .args(["s_server", "-www", "-cipher", "DEFAULT@SECLEVEL=0", "-cert"])
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .args(["-accept", &format!("127.0.0.1:{port}")])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server starts"),
+    );
+    // Until it listens.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "openssl s_server did not start"
+        );
+        thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let options = Options {
+        ca_file: Some(cert.clone()),
+        ..support::opts(&format!("https://localhost:{port}"))
+    };
+    let e = Client::with_options(ID, TOKEN, &options)
+        .unwrap()
+        .get_avatar("1@c.us")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{}", e.message());
+    assert!(
+        e.message().contains("too weak") && e.message().contains("1024"),
+        "{}",
+        e.message()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
