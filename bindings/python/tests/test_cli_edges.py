@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
-from test_cli import SCRIPT, by_id, env_for, greenapi, json_lines, restore_sigint, run_on_a_terminal, wait_for_lines
 
 from conftest import ROOT, TOKEN
+from test_cli import SCRIPT, by_id, env_for, greenapi, json_lines, restore_sigint, run_on_a_terminal, wait_for_lines
 
 # ---- a service that answers odd texts -----------------------------------------------------
 
@@ -360,7 +360,7 @@ def test_a_reader_that_goes_away_ends_the_run_with_141(
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(odd: OddService) -> None:
     ids = ["1002@c.us", "1003@c.us", "1004@c.us", "1005@c.us", "1006@c.us", "1007@c.us", "+1008", "=1+2@c.us",
-           "-1@c.us", "@1", "+1009"]
+           "-1@c.us", "@ 1", "+1009"]
     r = greenapi("avatars", "--format", "csv", "--max-retries", "0", env=odd_env(odd), stdin="\n".join(ids))
     assert r.returncode == 1, r.stderr
     got = {row["chatId"]: row for row in csv.DictReader(io.StringIO(r.stdout, newline=""))}
@@ -370,8 +370,8 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(odd: OddService) -> N
     # A chat id from the user: quoted like any other cell, except a phone number, which a
     # spreadsheet reads as a number and which stays as typed.
     assert got["+1008"]["urlAvatar"] == "" and got["+1009"]["existsWhatsapp"] == "false"
-    assert {"'=1+2@c.us", "'-1@c.us", "'@1"} <= set(got)
-    assert got["'@1"]["error"] == "invalid_argument"
+    assert {"'=1+2@c.us", "'-1@c.us", "'@ 1"} <= set(got)
+    assert got["'@ 1"]["error"] == "invalid_argument"
     # JSON keeps every value as the service sent it.
     r = greenapi("avatars", env=odd_env(odd), stdin="\n".join(ids))
     records = by_id(json_lines(r.stdout))
