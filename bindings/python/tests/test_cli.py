@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
@@ -325,6 +325,25 @@ def wait_for_lines(path: Path, proc: subprocess.Popen, n: int) -> None:
         time.sleep(0.01)
 
 
+def signalled(
+    args: List[str], signum: int, env: Dict[str, str], until: Callable[[subprocess.Popen], None]
+) -> Tuple[int, bytes, bytes]:
+    """Runs the command, sends it ``signum`` once ``until(proc)`` returns; (status, stdout, stderr)."""
+    proc = subprocess.Popen(
+        [str(SCRIPT), *args], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=restore_sigint,
+    )
+    try:
+        until(proc)
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, stdout, stderr
+
+
 def test_sigint_keeps_every_finished_line_and_resume_completes_the_set(
     standin: str, tmp_path: Path, stats: Callable[[], Dict[str, Any]], reset_stats: Callable[[], None]
 ) -> None:
@@ -333,20 +352,11 @@ def test_sigint_keeps_every_finished_line_and_resume_completes_the_set(
     ids.write_text("\n".join(chat_ids) + "\n")
     out = tmp_path / "out.jsonl"
     # Paced at 10 per second: four seconds of work, interrupted after five results.
-    proc = subprocess.Popen(
-        [str(SCRIPT), "avatars", str(ids), "--output", str(out), "--rate-limit", "10", "--max-in-flight", "2"],
-        env=env_for(standin), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=restore_sigint,
+    status, stdout, stderr = signalled(
+        ["avatars", str(ids), "--output", str(out), "--rate-limit", "10", "--max-in-flight", "2"],
+        signal.SIGINT, env_for(standin), lambda proc: wait_for_lines(out, proc, 5),
     )
-    try:
-        wait_for_lines(out, proc, 5)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130, stderr
+    assert status == 130, stderr
     assert b"Traceback" not in stderr
     assert stdout == b""
     first = json_lines(out.read_text())

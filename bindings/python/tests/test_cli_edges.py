@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterator, List
 import pytest
 
 from conftest import ROOT, TOKEN
-from test_cli import SCRIPT, by_id, env_for, greenapi, json_lines, restore_sigint, run_on_a_terminal, wait_for_lines
+from test_cli import SCRIPT, by_id, env_for, greenapi, json_lines, run_on_a_terminal, signalled, wait_for_lines
 
 # ---- a service that answers odd texts -----------------------------------------------------
 
@@ -151,20 +151,11 @@ def test_sigterm_keeps_every_finished_line(standin: str, tmp_path: Path) -> None
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join(f"7900300{i:04d}" for i in range(40)) + "\n")
     out = tmp_path / "out.jsonl"
-    proc = subprocess.Popen(
-        [str(SCRIPT), "avatars", str(ids), "--output", str(out), "--rate-limit", "10", "--max-in-flight", "2"],
-        env=env_for(standin), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=restore_sigint,
+    status, stdout, stderr = signalled(
+        ["avatars", str(ids), "--output", str(out), "--rate-limit", "10", "--max-in-flight", "2"],
+        signal.SIGTERM, env_for(standin), lambda proc: wait_for_lines(out, proc, 5),
     )
-    try:
-        wait_for_lines(out, proc, 5)
-        proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 143, stderr
+    assert status == 143, stderr
     assert stderr == b"greenapi: terminated\n"
     assert stdout == b""
     records = json_lines(out.read_text())
@@ -173,19 +164,9 @@ def test_sigterm_keeps_every_finished_line(standin: str, tmp_path: Path) -> None
 
 
 def test_sigterm_during_one_avatar(standin: str) -> None:
-    proc = subprocess.Popen(
-        [str(SCRIPT), "avatar", "slow-20000@c.us"], env=env_for(standin), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    try:
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert (proc.returncode, stdout, stderr) == (143, b"", b"greenapi: terminated\n")
+    # A second for the program to start and its request to be in flight (the answer takes 20).
+    r = signalled(["avatar", "slow-20000@c.us"], signal.SIGTERM, env_for(standin), lambda proc: time.sleep(1.0))
+    assert r == (143, b"", b"greenapi: terminated\n")
 
 
 # ---- 16: --resume reads records as they were written ---------------------------------------
