@@ -5,17 +5,19 @@
 
 Chat ids are read one per line (blank lines and lines starting with ``#`` skipped); one record
 per chat id is written as its result completes, flushed at once, so nothing finished is lost
-when the run is stopped. Credentials come from the environment only: argv is visible to every
-user of the machine. Standard library only.
+when the run is stopped (Ctrl-C, SIGTERM). Credentials come from the environment only: argv is
+visible to every user of the machine. Standard library only.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -32,34 +34,62 @@ PROG = "greenapi"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+# sysexits.h's EX_IOERR: a full disk is neither "some ids failed" nor bad usage.
+EXIT_WRITE = 74
+# 128 + the signal, as a shell reports a program the signal killed.
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_PIPE = 128 + signal.SIGPIPE
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+# The most chat ids the library takes in one batch; more are worked through in chunks this size.
+CHUNK = 1_000_000
+# The Client's default rate_limit: the progress bar's estimate until requests have been timed.
+DEFAULT_RATE_LIMIT = 10.0
+# Answers timed before the progress bar trusts its own rate over the pacing's.
+MIN_SAMPLES = 10
 
 CSV_COLUMNS = ["chatId", "existsWhatsapp", "available", "urlAvatar", "reason", "error", "httpStatus", "message"]
 
 Record = Dict[str, Any]
 Result = Union[Avatar, GreenApiError]
 
-ENVIRONMENT = """\
+# Help texts are wrapped by hand to 79 columns (argparse would join their paragraphs).
+ENVIRONMENT = f"""\
 environment:
   GREEN_API_ID_INSTANCE  the instance id (required)
-  GREEN_API_TOKEN        the instance's apiTokenInstance (required; there is no option for it,
-                         since a command line is visible to every user of the machine)
-  GREEN_API_URL          the instance's apiUrl (default https://api.green-api.com)
+  GREEN_API_TOKEN        the instance's apiTokenInstance (required; there is no
+                         option for it: a command line is visible to every user)
+  GREEN_API_URL          its apiUrl (default https://api.green-api.com)
   https_proxy, ALL_PROXY, NO_PROXY  used when --proxy is not given
 
-exit status: 0 every chat id got an answer, 1 some failed, 2 bad usage, 130 interrupted (Ctrl-C)
+exit status:
+  {EXIT_OK}    every chat id got an answer
+  {EXIT_FAILED}    some chat ids got an error
+  {EXIT_USAGE}    bad usage: nothing was asked
+  {EXIT_WRITE}   the output cannot be written (a full disk: "No space left on device")
+  {EXIT_INTERRUPTED}  Ctrl-C (SIGINT), {EXIT_TERMINATED} SIGTERM: every finished line is kept
+  {EXIT_PIPE}  the reader of the output went away (`| head`): no more is asked
 """
+
+AVATARS_DESCRIPTION = """\
+Asks for the avatar of every chat id in FILE (or stdin), one per line (UTF-8;
+blank lines and lines starting with # skipped; a BOM at the start of a line is
+dropped). Paced to --rate-limit, with up to --max-in-flight requests at once."""
 
 AVATARS_EPILOG = (
     """\
-Each line written is a JSON object: {"chatId", "existsWhatsapp", "available", "urlAvatar",
-"reason"} for an answer (a field the service did not send is null), or {"chatId", "error":
-{"code", "httpStatus", "message"}} when there is none. With --format csv the same columns:
-chatId,existsWhatsapp,available,urlAvatar,reason,error,httpStatus,message. Lines come in the
-order results complete. A progress bar goes to stderr when it is a terminal.
+Each line written is a JSON object: {"chatId", "existsWhatsapp", "available",
+"urlAvatar", "reason"} for an answer (a field the service did not send is
+null), or {"chatId", "error": {"code", "httpStatus", "message"}} when there is
+none. With --format csv the same columns: chatId, existsWhatsapp, available,
+urlAvatar, reason, error, httpStatus, message; a cell that starts with = + - @,
+a tab, CR or ' gets a ' in front (a spreadsheet would run it as a formula),
+but not a number such as +79001234567. Lines come in the order results
+complete; the output is UTF-8. A progress bar goes to stderr when it is a
+terminal.
 
-Ctrl-C stops the run: every line finished is written, the exit status is 130; run again with
---resume to ask only the chat ids without an answer.
+Ctrl-C or SIGTERM stops the run with every finished line written; run again
+with --resume to ask only the chat ids without an answer.
 
 """
     + ENVIRONMENT
@@ -68,6 +98,22 @@ Ctrl-C stops the run: every line finished is written, the exit status is 130; ru
 
 class UsageError(Exception):
     """Bad usage found after argument parsing: exit status 2, the message on stderr."""
+
+
+class OutputError(Exception):
+    """The output cannot be written (not a closed pipe: that is BrokenPipeError)."""
+
+    def __init__(self, name: str, error: OSError) -> None:
+        super().__init__(f"cannot write {name}: {error.strerror or error}")
+
+
+class Stopped(BaseException):
+    """A stopping signal where nothing is left to wind down (no batch, or a second signal).
+    A BaseException, as KeyboardInterrupt is: no ``except Exception`` may swallow it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 # ---- arguments --------------------------------------------------------------------------------
@@ -121,15 +167,14 @@ def _parser() -> argparse.ArgumentParser:
         "avatars",
         parents=[common],
         help="the avatars of chat ids read from a file or stdin, one per line",
-        description="Asks for the avatar of every chat id in FILE (or stdin), one per line; blank "
-        "lines and lines starting with # are skipped. Paced to --rate-limit, with up to "
-        "--max-in-flight requests at once.",
+        description=AVATARS_DESCRIPTION,
         epilog=AVATARS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     many.add_argument("file", nargs="?", default="-", metavar="FILE",
                       help="chat ids, one per line; - or nothing: stdin")
-    many.add_argument("-o", "--output", metavar="FILE", help="write the records to FILE instead of stdout")
+    many.add_argument("-o", "--output", metavar="FILE",
+                      help="write the records to FILE instead of stdout (-: stdout)")
     many.add_argument("--resume", action="store_true",
                       help="with --output: keep FILE, skip the chat ids that already have an answer "
                       "in it (not those with an error) and append the others")
@@ -143,6 +188,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     one.add_argument("chat_id", metavar="CHAT_ID", help="79001234567, 79001234567@c.us, ...@g.us or ...@lid")
     return top
+
+
+def _user_names(args: argparse.Namespace) -> Dict[str, str]:
+    """The library's names for its arguments (Python's, or C's: rate_limit_per_sec) mapped to
+    what the user of the command line set: a flag or an environment variable."""
+    names = {name: "--" + name.replace("_", "-") for name in args.client_options}
+    names.update(
+        id_instance="GREEN_API_ID_INSTANCE",
+        api_token_instance="GREEN_API_TOKEN",
+        api_url="GREEN_API_URL",
+        rate_limit_per_sec="--rate-limit",
+    )
+    if args.proxy is None:
+        names["proxy"] = "the proxy from the environment (https_proxy, ALL_PROXY)"
+    return names
+
+
+def _in_user_terms(message: str, names: Dict[str, str]) -> str:
+    # A name with "_" is an identifier wherever it stands; a plain word (timeout, proxy) is the
+    # argument's name only as the message's subject ("proxy is not a valid proxy URL").
+    def name(m: "re.Match[str]") -> str:
+        word = m.group(0)
+        return names[word] if "_" in word or m.start() == 0 else word
+
+    pattern = r"\b(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b"
+    return re.sub(pattern, name, message)
 
 
 def _client(args: argparse.Namespace) -> Client:
@@ -160,7 +231,7 @@ def _client(args: argparse.Namespace) -> Client:
         return Client(id_instance, token, api_url=os.environ.get("GREEN_API_URL") or None, **options)
     except GreenApiError as e:
         # The library's messages name the refused argument and never carry the token.
-        raise UsageError(str(e)) from None
+        raise UsageError(_in_user_terms(str(e), _user_names(args))) from None
 
 
 # ---- records ----------------------------------------------------------------------------------
@@ -179,12 +250,27 @@ def _record(chat_id: str, result: Result) -> Record:
     }
 
 
+# A cell starting so is run as a formula by a spreadsheet (OWASP, "CSV injection"); ' is in the
+# list so that taking one ' off (--resume) gives back every cell exactly.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+# ...but a signed number (a chat id such as +79001234567) is only a number to a spreadsheet.
+SIGNED_NUMBER = re.compile(r"[+-][0-9]+\Z")
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    text = str(value)
+    if text.startswith(FORMULA_START) and not SIGNED_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def _csv_text(cell: str) -> str:
+    """The value of a cell _csv_cell wrote (its text)."""
+    return cell[1:] if cell.startswith("'") else cell
 
 
 def _csv_row(record: Record) -> List[str]:
@@ -194,10 +280,12 @@ def _csv_row(record: Record) -> List[str]:
 
 
 class Writer:
-    """Writes records one per line, each flushed at once, as JSON lines or CSV."""
+    """Writes records one per line, each flushed at once, as JSON lines or CSV, to ``stream``
+    (called ``name`` in messages)."""
 
-    def __init__(self, stream: IO[str], fmt: str, header: bool) -> None:
+    def __init__(self, stream: IO[str], name: str, fmt: str, header: bool) -> None:
         self._stream = stream
+        self._name = name
         self._fmt = fmt
         if fmt == "csv" and header:
             self._write_csv(CSV_COLUMNS)
@@ -209,8 +297,13 @@ class Writer:
 
     def _emit(self, line: str) -> None:
         # One write per line: a run killed mid-way leaves at most one line without its "\n".
-        self._stream.write(line)
-        self._stream.flush()
+        try:
+            self._stream.write(line)
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputError(self._name, e) from None
 
     def write(self, record: Record) -> None:
         if self._fmt == "csv":
@@ -219,18 +312,46 @@ class Writer:
             self._emit(json.dumps(record) + "\n")
 
 
-def _answered(lines: List[str], fmt: str) -> Set[str]:
-    """The chat ids that have an answer (not an error) in the complete lines of an output file."""
+
+def _close(stream: IO[str], name: str, failing: bool) -> None:
+    """Closes an output file; while ``failing`` (the error is on its way) its own says nothing new."""
+    try:
+        stream.close()
+    except OSError as e:
+        if not failing:
+            raise OutputError(name, e) from None
+
+
+def _complete_csv(data: bytes) -> int:
+    """The length of the complete records at the start of CSV output. A record ends at a "\\n"
+    outside quotes: one cut short inside a quoted cell (a kill after a newline in a text of the
+    service) has an odd number of quotes."""
+    end = data.rfind(b"\n") + 1
+    if data.count(b'"', 0, end) % 2 == 0:
+        return end
+    end = pos = quotes = 0
+    while True:
+        newline = data.find(b"\n", pos)
+        if newline < 0:
+            return end
+        quotes += data.count(b'"', pos, newline)
+        pos = newline + 1
+        if quotes % 2 == 0:
+            end = pos
+
+
+def _answered(text: str, fmt: str) -> Set[str]:
+    """The chat ids that have an answer (not an error) in the complete records of an output file.
+    Records are read as they were written: CSV by the csv module (a cell may hold any character
+    but a bare "\\n"), JSON split on "\\n" only (str.splitlines() splits on U+2028 and more)."""
     done: Set[str] = set()
     if fmt == "csv":
-        for row in csv.DictReader(lines):
+        for row in csv.reader(io.StringIO(text, newline="")):
             # A row with too few or too many cells is not one this program wrote whole.
-            if None in row or None in row.values():
-                continue
-            if row["chatId"] and not row["error"]:
-                done.add(row["chatId"])
+            if len(row) == len(CSV_COLUMNS) and row[0] and not row[CSV_COLUMNS.index("error")]:
+                done.add(_csv_text(row[0]))
         return done
-    for line in lines:
+    for line in text.split("\n"):
         try:
             record = json.loads(line)
         except ValueError:
@@ -250,42 +371,79 @@ def _looks_like(first_line: str, fmt: str) -> bool:
 def _open_for_resume(path: str, fmt: str) -> Tuple[IO[str], Set[str], bool]:
     """Opens an output file to append to: (file, chat ids answered in it, whether it is empty).
 
-    A last line without its newline was cut short by a kill in the middle of a write: it is
-    removed, so its chat id is asked again and the next line does not run into it."""
+    A last record without its end was cut short by a kill in the middle of a write: it is
+    removed, so its chat id is asked again and the next record does not run into it."""
     with open(path, "a+b") as f:
         f.seek(0)
         data = f.read()
-        end = data.rfind(b"\n") + 1
+        end = _complete_csv(data) if fmt == "csv" else data.rfind(b"\n") + 1
         if end < len(data):
             f.truncate(end)
-    lines = data[:end].decode("utf-8", errors="replace").splitlines(keepends=True)
-    if lines and not _looks_like(lines[0], fmt):
+    text = data[:end].decode("utf-8", errors="replace")
+    if text and not _looks_like(text[: text.find("\n") + 1], fmt):
         raise UsageError(f"{path} is not {fmt} output of {PROG}; --resume continues a file of the same --format")
     stream = open(path, "a", encoding="utf-8", newline="")
-    return stream, _answered(lines, fmt), end == 0
+    return stream, _answered(text, fmt), end == 0
+
+
+def _utf8_stdout() -> IO[str]:
+    """stdout, writing UTF-8 whatever the locale (a CSV of Cyrillic ids to a latin-1 terminal)."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(encoding="utf-8", newline="")
+    return sys.stdout
+
+
+def _silence_stdout() -> None:
+    # What is still buffered for a stdout that cannot take it would fail again in the
+    # interpreter's flush at exit, with a message of its own: it goes nowhere instead.
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 # ---- input ------------------------------------------------------------------------------------
 
 
 def _read_chat_ids(source: str) -> List[str]:
+    """The chat ids of a file (``-``: stdin). Lines end at "\\n" (a "\\r" before it is
+    whitespace); a BOM at the start of any line is dropped (``cat a b |`` of files that each
+    start with one); a comment's bytes need not be UTF-8, an id's must."""
+    name = "stdin" if source == "-" else source
     try:
         if source == "-":
             data = sys.stdin.buffer.read()
         else:
             with open(source, "rb") as f:
                 data = f.read()
-        text = data.decode("utf-8-sig")
     except OSError as e:
         raise UsageError(f"cannot read {source}: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{'stdin' if source == '-' else source} is not UTF-8 text") from None
     ids = []
-    for line in text.splitlines():
-        chat_id = line.strip()
-        if chat_id and not chat_id.startswith("#"):
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8):]
+        stripped = line.strip()
+        if not stripped or stripped.startswith(b"#"):
+            continue
+        try:
+            chat_id = line.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise UsageError(f"{name}, line {number}: not UTF-8 text") from None
+        if chat_id:
             ids.append(chat_id)
     return ids
+
+
+def _key(chat_id: str) -> str:
+    """The chat id as the library asks it (its normalize_chat_id): a phone number, optionally
+    after "+", is digits@c.us; any other id is itself. Never coarser than the library's, so
+    that two ids with one key are the same chat; a refused id is its own key."""
+    if "@" not in chat_id:
+        digits = chat_id[1:] if chat_id.startswith("+") else chat_id
+        if digits.isascii() and digits.isdigit():
+            return digits + "@c.us"
+    return chat_id
 
 
 # ---- the progress bar -------------------------------------------------------------------------
@@ -299,20 +457,32 @@ def _duration(seconds: float) -> str:
 
 class Progress:
     """done/total, a bar, the rate and the time left, redrawn on one line of a terminal at most
-    ten times a second (and at the end). Silent when the stream is not a terminal."""
+    ten times a second (and at the end). Silent when the stream is not a terminal.
 
-    def __init__(self, stream: IO[str], total: int, clock: Callable[[], float] = time.monotonic) -> None:
+    The rate and the time left count requests answered, not the ids that finish at once (a
+    refused id, a copy of another): ``estimate`` (the pacing's rate; 0: none) stands in for
+    the rate until MIN_SAMPLES answers are timed."""
+
+    def __init__(self, stream: IO[str], total: int, estimate: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._stream = stream
         self._total = total
+        self._estimate = estimate
         self._clock = clock
         self._start = clock()
-        self._drawn = -1.0
+        # The first drawing waits a tenth of a second: the ids that finish at once (refused
+        # ones come out first) are out by then, and the time left counts only requests.
+        self._drawn = self._start
         self._done = 0
+        self._answered = 0
+        self._left = 0
         self._drawn_done = -1
         self._active = total > 0 and stream.isatty()
 
-    def update(self, done: int) -> None:
-        self._done = done
+    def update(self, done: int, answered: int, left: int) -> None:
+        """``done`` ids of ``total`` have their record, ``answered`` requests were answered and
+        ``left`` are still to be."""
+        self._done, self._answered, self._left = done, answered, left
         now = self._clock()
         if self._active and (done >= self._total or now - self._drawn >= 0.1):
             self._drawn = now
@@ -320,10 +490,12 @@ class Progress:
 
     def _draw(self, now: float) -> None:
         elapsed = now - self._start
-        rate = self._done / elapsed if elapsed > 0 else 0.0
-        eta = _duration((self._total - self._done) / rate) if rate > 0 else "--:--"
+        rate = self._estimate
+        if self._answered >= MIN_SAMPLES and elapsed > 0:
+            rate = self._answered / elapsed
+        eta = _duration(self._left / rate) if rate > 0 else "--:--"
         counts = f"{self._done}/{self._total}"
-        tail = f" {rate:.1f}/s ETA {eta}"
+        tail = f" {rate:.1f}/s ETA {eta}" if rate > 0 else f" -/s ETA {eta}"
         width = shutil.get_terminal_size((80, 24)).columns - len(counts) - len(tail) - 4
         bar = ""
         if width >= 10:
@@ -344,79 +516,115 @@ class Progress:
 # ---- commands ---------------------------------------------------------------------------------
 
 
-class Interrupt:
-    """A SIGINT handler for the batch: it asks the batch to stop (no exception raised, so a
-    result already taken is never lost between being handed out and being written) and
-    remembers that it did. A program started with SIGINT ignored keeps ignoring it."""
+# The signals that stop a run, each with its message and exit status.
+STOPS = {
+    signal.SIGINT: ("interrupted", EXIT_INTERRUPTED),
+    signal.SIGTERM: ("terminated", EXIT_TERMINATED),
+}
+
+
+class Signals:
+    """Handlers for SIGINT (Ctrl-C) and SIGTERM (systemd, ``docker stop``, ``timeout``).
+
+    While a batch runs, the first signal asks it to stop (no exception raised, so a result
+    already taken is never lost between being handed out and being written) and is remembered;
+    a second one, or one with no batch running, raises Stopped. A signal the program was
+    started with ignored stays ignored."""
 
     def __init__(self) -> None:
-        self.requested = False
+        self.received: Optional[int] = None
         self._batch: Optional[AvatarIterator] = None
-        self._installed = False
-        self._previous: Any = None
+        self._previous: Dict[int, Any] = {}
 
-    def __enter__(self) -> Interrupt:
-        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
+    def __enter__(self) -> Signals:
+        for signum in STOPS:
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._installed:
+        for signum, previous in self._previous.items():
             # None: the handler was not set from Python; the default is the closest there is.
-            signal.signal(signal.SIGINT, signal.SIG_DFL if self._previous is None else self._previous)
+            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
 
     def watch(self, batch: AvatarIterator) -> None:
         self._batch = batch
-        if self.requested:
+        if self.received is not None:
             batch._cancel()
 
     def _handle(self, signum: int, frame: Optional[FrameType]) -> None:
-        if self.requested:
-            # A second Ctrl-C: the user does not want to wait for the batch to wind down.
-            raise KeyboardInterrupt
-        self.requested = True
-        if self._batch is not None:
-            self._batch._cancel()
+        if self.received is not None or self._batch is None:
+            # A second signal: the user does not want to wait for the batch to wind down.
+            raise Stopped(self.received or signum)
+        self.received = signum
+        self._batch._cancel()
 
 
-def _avatars(args: argparse.Namespace) -> int:
-    if args.resume and not args.output:
-        raise UsageError("--resume needs --output FILE (the file to continue)")
+def _avatars(args: argparse.Namespace, signals: Signals) -> int:
+    to_stdout = args.output in (None, "-")
+    if args.resume and to_stdout:
+        raise UsageError("--resume needs --output FILE (the file to continue; - is stdout)")
     chat_ids = _read_chat_ids(args.file)
     client = _client(args)
     answered: Set[str] = set()
+    name = "stdout" if to_stdout else args.output
     try:
-        if args.output and args.resume:
+        if to_stdout:
+            out, empty = _utf8_stdout(), True
+        elif args.resume:
             out, answered, empty = _open_for_resume(args.output, args.format)
-        elif args.output:
-            out, empty = open(args.output, "w", encoding="utf-8", newline=""), True
         else:
-            out, empty = sys.stdout, True
+            out, empty = open(args.output, "w", encoding="utf-8", newline=""), True
     except OSError as e:
         raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
     todo = [chat_id for chat_id in chat_ids if chat_id not in answered]
-    failed = 0
-    with client, Interrupt() as interrupt:
+    # Each chat is asked once, by its first line; its result is written for the others too.
+    # Done here, not left to the library, as the library sees one chunk at a time.
+    asks: List[str] = []
+    copies: Dict[str, List[str]] = {}
+    for chat_id in todo:
+        key = _key(chat_id)
+        if key in copies:
+            copies[key].append(chat_id)
+        else:
+            copies[key] = []
+            asks.append(chat_id)
+    failed = done = requests = 0
+    left = len(asks)
+    failing = True
+    rate = DEFAULT_RATE_LIMIT if args.rate_limit is None else args.rate_limit
+    with client:
         try:
-            writer = Writer(out, args.format, header=empty)
-            progress = Progress(sys.stderr, len(todo))
-            batch = client.iter_avatars(todo)
-            interrupt.watch(batch)
+            writer = Writer(out, name, args.format, header=empty)
+            progress = Progress(sys.stderr, len(todo), rate)
             try:
-                for done, (chat_id, result) in enumerate(batch, 1):
-                    failed += isinstance(result, GreenApiError)
-                    writer.write(_record(chat_id, result))
-                    progress.update(done)
+                for start in range(0, len(asks), CHUNK):
+                    if signals.received is not None:
+                        break
+                    batch = client.iter_avatars(asks[start:start + CHUNK])
+                    signals.watch(batch)
+                    try:
+                        for chat_id, result in batch:
+                            left -= 1
+                            # A result with no HTTP attempt was refused (or never asked).
+                            requests += not (isinstance(result, GreenApiError) and result.attempts == 0)
+                            for line in [chat_id, *copies[_key(chat_id)]]:
+                                failed += isinstance(result, GreenApiError)
+                                writer.write(_record(line, result))
+                                done += 1
+                                progress.update(done, requests, left)
+                    finally:
+                        batch.close()
             finally:
-                batch.close()
                 progress.finish()
+            failing = False
         finally:
-            if out is not sys.stdout:
-                out.close()
-    if interrupt.requested:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+            if not to_stdout:
+                _close(out, name, failing)
+    if signals.received is not None:
+        message, status = STOPS[signal.Signals(signals.received)]
+        print(f"{PROG}: {message}", file=sys.stderr)
+        return status
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -426,23 +634,33 @@ def _avatar(args: argparse.Namespace) -> int:
             result: Result = client.get_avatar(args.chat_id)
         except GreenApiError as e:
             result = e
-    Writer(sys.stdout, args.format, header=True).write(_record(args.chat_id, result))
+    Writer(_utf8_stdout(), "stdout", args.format, header=True).write(_record(args.chat_id, result))
     return EXIT_FAILED if isinstance(result, GreenApiError) else EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    reconfigure = getattr(sys.stderr, "reconfigure", None)
+    if reconfigure is not None:
+        # A message naming a file or an id the terminal's encoding cannot show is still shown.
+        reconfigure(errors="backslashreplace")
     parser = _parser()
     args = parser.parse_args(argv)
-    try:
-        return _avatars(args) if args.command == "avatars" else _avatar(args)
-    except UsageError as e:
-        parser.exit(EXIT_USAGE, f"{PROG}: error: {e}\n")
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (`| head`): say nothing more, and let the interpreter's own
-        # flush at exit write nowhere.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_FAILED
+    with Signals() as signals:
+        try:
+            return _avatars(args, signals) if args.command == "avatars" else _avatar(args)
+        except UsageError as e:
+            parser.exit(EXIT_USAGE, f"{PROG}: error: {e}\n")
+        except OutputError as e:
+            _silence_stdout()
+            print(f"{PROG}: error: {e}", file=sys.stderr)
+            return EXIT_WRITE
+        except (Stopped, KeyboardInterrupt) as e:
+            message, status = STOPS[signal.Signals(e.signum if isinstance(e, Stopped) else signal.SIGINT)]
+            print(f"{PROG}: {message}", file=sys.stderr)
+            return status
+        except BrokenPipeError:
+            # The reader went away (`| head`): the batch is stopped, nothing more is said, and
+            # the status is a pipeline's for a writer SIGPIPE ended.
+            _silence_stdout()
+            return EXIT_PIPE
