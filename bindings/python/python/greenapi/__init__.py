@@ -31,9 +31,21 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Tuple, Union
 
 from ._async import AsyncAvatarIterator, AsyncClient
-from . import _errors
-# Every exception class, as _errors.__all__ lists them (and __all__ below re-exports them).
-from ._errors import *  # noqa: F403
+from ._errors import (
+    AuthError,
+    BadRequestError,
+    BadResponseError,
+    CancelledError,
+    GreenApiError,
+    HttpStatusError,
+    InvalidArgumentError,
+    NotFoundError,
+    QuotaExceededError,
+    RateLimitedError,
+    ServerError,
+    TimeoutError,
+    TransportError,
+)
 from ._native import Avatar, AvatarIterator, Client, __version__
 
 if TYPE_CHECKING:
@@ -50,8 +62,20 @@ __all__ = [
     "AsyncClient",
     "AsyncAvatarIterator",
     "get_avatar",
+    "GreenApiError",
+    "InvalidArgumentError",
+    "TransportError",
+    "TimeoutError",
+    "AuthError",
+    "BadRequestError",
+    "NotFoundError",
+    "RateLimitedError",
+    "QuotaExceededError",
+    "ServerError",
+    "HttpStatusError",
+    "BadResponseError",
+    "CancelledError",
 ]
-__all__ += _errors.__all__
 
 
 def get_avatar(

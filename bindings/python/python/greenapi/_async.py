@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -38,14 +39,20 @@ class AsyncAvatarIterator:
     entry as given and ``result`` an :class:`~greenapi.Avatar` or a
     :class:`~greenapi.GreenApiError` instance (not raised). Every entry comes out once.
 
-    Leaving the loop early does not stop the batch by itself (an ``async for`` never closes its
-    iterator): ``await it.aclose()`` does, as does letting go of the iterator. Stopping
-    interrupts the requests in flight and sends no more. Cancelling a task waiting in
-    ``async for`` loses no result: the next ``__anext__`` gets it.
+    The batch starts at the first ``async for`` step (or ``await``), on a thread of its own:
+    turning the chat ids into the native batch never runs on the loop's thread. Leaving the loop
+    early does not stop the batch by itself (an ``async for`` never closes its iterator): ``await
+    it.aclose()`` does, as does letting go of the iterator. Stopping interrupts the requests in
+    flight and sends no more. Cancelling a task waiting in ``async for`` loses no result: the
+    next ``__anext__`` gets it.
     """
 
-    def __init__(self, native: AvatarIterator) -> None:
-        self._native = native
+    def __init__(self, start: Callable[[], AvatarIterator], total: int) -> None:
+        # Called on the thread that hands the results out, never on the loop's.
+        self._make_native = start
+        self._native: Optional[AvatarIterator] = None
+        self._cancelled = False
+        self._total = total
         self._queue: Optional[asyncio.Queue[Any]] = None
         self._thread: Optional[threading.Thread] = None
         self._ended = False
@@ -55,7 +62,7 @@ class AsyncAvatarIterator:
     @property
     def total(self) -> int:
         """How many chat ids the batch was given."""
-        return self._native.total
+        return self._total
 
     @property
     def done(self) -> int:
@@ -77,7 +84,11 @@ class AsyncAvatarIterator:
         (about 0.1 s), without blocking the loop. Calling it again does nothing."""
         if self._ended:
             return
-        self._native._cancel()
+        self._cancel()
+        if self._queue is None:
+            # Never started: there is no batch to stop.
+            self._ended = True
+            return
         queue = self._start()
         while True:
             item = await queue.get()
@@ -89,7 +100,15 @@ class AsyncAvatarIterator:
         # Let go of without aclose(): the thread handing out the results stops the batch and
         # ends by itself.
         if not self._ended:
-            self._native._cancel()
+            self._cancel()
+
+    def _cancel(self) -> None:
+        # Either order of this and the thread's start works: the thread looks at the flag
+        # once the native batch exists.
+        self._cancelled = True
+        native = self._native
+        if native is not None:
+            native._cancel()
 
     def _start(self) -> asyncio.Queue[Any]:
         """The queue the results arrive in; starts the thread that fills it."""
@@ -97,11 +116,19 @@ class AsyncAvatarIterator:
             return self._queue
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        native = self._native
 
         def hand_out() -> None:
-            # Waits for each result with the GIL released, puts it in the queue through the
-            # loop; None (the end) or an exception comes last.
+            # Makes the native batch (the ids' conversion and the batch's planning, seconds
+            # for a million ids), then waits for each result with the GIL released and puts it
+            # in the queue through the loop; None (the end) or an exception comes last.
+            try:
+                native = self._make_native()
+            except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
+                loop.call_soon_threadsafe(queue.put_nowait, e)
+                return
+            self._native = native
+            if self._cancelled:
+                native._cancel()
             while True:
                 try:
                     item: Any = native._next_indexed()
@@ -175,9 +202,16 @@ class AsyncClient:
         self._client = Client(id_instance, api_token_instance, **options)
         self._lock = threading.Lock()
         self._pool: Optional[ThreadPoolExecutor] = None
+        self._pid = os.getpid()
 
     def _workers(self) -> Optional[ThreadPoolExecutor]:
         """The threads single calls run on (made on first use); None once closed."""
+        if self._pid != os.getpid():
+            # A forked child: the pool's threads (and whoever held the lock) stayed in the
+            # parent. Both are left as they are, never used or shut down, and made afresh.
+            self._lock = threading.Lock()
+            self._pool = None
+            self._pid = os.getpid()
         with self._lock:
             if self._pool is None and not self._client.closed:
                 self._pool = ThreadPoolExecutor(
@@ -246,10 +280,19 @@ class AsyncClient:
     def iter_avatars(self, chat_ids: Iterable[str]) -> AsyncAvatarIterator:
         """Asks for the avatars of many chats at once and yields ``(chat_id, result)`` as each
         result completes (see :class:`AsyncAvatarIterator`); refusals, duplicates and pacing
-        as in :meth:`greenapi.Client.get_avatars`. The batch starts at once; ``await
-        it.aclose()`` (or letting go of the iterator) stops it. A ``chat_ids`` that is not an
-        iterable of str raises ``TypeError`` here."""
-        return AsyncAvatarIterator(self._client.iter_avatars(chat_ids))
+        as in :meth:`greenapi.Client.get_avatars`. The batch starts at the first ``async for``
+        step, off the loop's thread; ``await it.aclose()`` (or letting go of the iterator) stops
+        it. A ``chat_ids`` that is a str or not iterable raises ``TypeError`` here; an entry
+        that is not a str raises it at the first step."""
+        if isinstance(chat_ids, str):
+            raise TypeError("chat_ids must be an iterable of str, not a str")
+        try:
+            # Only this copy runs on the loop's thread (the iterable may be a generator).
+            ids = list(chat_ids)
+        except TypeError:
+            raise TypeError(f"chat_ids must be an iterable of str, not {type(chat_ids).__name__}") from None
+        client = self._client
+        return AsyncAvatarIterator(lambda: client.iter_avatars(ids), len(ids))
 
     async def aclose(self) -> None:
         """Stops the client: calls and batches in progress end promptly (their entries and

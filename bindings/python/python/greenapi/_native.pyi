@@ -190,11 +190,20 @@ class AvatarIterator:
     """The results of :meth:`Client.iter_avatars`, each as it completes: ``(chat_id, result)``,
     ``result`` an :class:`Avatar` or a :class:`greenapi.GreenApiError` instance (not raised).
 
-    Stopping it (``close()``, letting go of it, Ctrl-C while it waits) interrupts the requests
-    in flight, sends no more and leaves no thread running.
+    Stopping it (``close()``, the end of a ``with`` block, Ctrl-C while it waits, or letting go
+    of it, which CPython does once the last reference is gone) interrupts the requests in
+    flight, sends no more and leaves no thread running. A ``break`` out of a ``for`` over an
+    iterator held in a variable does not stop it: use ``with client.iter_avatars(ids) as it:``.
     """
 
     def __iter__(self) -> AvatarIterator: ...
+    def __enter__(self) -> AvatarIterator: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
     def __next__(self) -> Tuple[str, Union[Avatar, GreenApiError]]: ...
     def _next_indexed(self) -> Optional[Tuple[int, str, Union[Avatar, GreenApiError]]]:
         """The next ``(index, chat_id, result)``; None at the end. For the asyncio layer."""
