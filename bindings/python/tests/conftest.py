@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import HTTPServer
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator
+from typing import Any, Callable, Dict, Iterator, TypeVar
 
 import pytest
+
+HTTPServerT = TypeVar("HTTPServerT", bound=HTTPServer)
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVER = ROOT / "tests" / "standin" / "server.py"
@@ -111,3 +116,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow: a full release build (pip install); deselect with -m 'not slow'"
     )
+
+
+@contextlib.contextmanager
+def serving(server: HTTPServerT) -> Iterator[HTTPServerT]:
+    """Runs a test's own loopback HTTP server on a thread for the block's duration."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -11,7 +11,6 @@ import json
 import re
 import signal
 import subprocess
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
-from conftest import ROOT, TOKEN
+from conftest import ROOT, TOKEN, serving
 from test_cli import SCRIPT, by_id, env_for, greenapi, json_lines, run_on_a_terminal, signalled, wait_for_lines
 
 # ---- a service that answers odd texts -----------------------------------------------------
@@ -63,14 +62,8 @@ class OddHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def odd() -> Iterator[OddService]:
-    server = OddService(("127.0.0.1", 0), OddHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(OddService(("127.0.0.1", 0), OddHandler)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def odd_env(server: OddService) -> Dict[str, str]:

@@ -7,7 +7,6 @@ into an Avatar. No 16-character piece of the token may show in str, repr, args o
 from __future__ import annotations
 
 import json
-import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator, List, Tuple
@@ -15,7 +14,7 @@ from typing import Iterator, List, Tuple
 import pytest
 
 import greenapi
-from conftest import ID_INSTANCE
+from conftest import ID_INSTANCE, serving
 
 TOKEN = "sweepTOKENd75b3a66374942c5b3c019c698abc2067e151558"
 STATUSES = [301, 302, 307, 400, 401, 403, 404, 418, 429, 466, 499, 500, 502, 503, 504, 599]
@@ -72,14 +71,8 @@ class Echo(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def echo_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Echo)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def assert_clean(text: str, what: str) -> None:
