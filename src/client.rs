@@ -62,7 +62,7 @@ pub(crate) struct ProcessState {
     pub(crate) limiter: Limiter,
     sockets: Arc<Sockets>,
     #[cfg(test)]
-    resolved: crate::resolver::Forget,
+    resolved: crate::resolver::ForgetAddresses,
 }
 
 impl ProcessState {

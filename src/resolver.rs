@@ -35,9 +35,9 @@ pub(crate) struct CachingResolver {
 /// host could be connected to, so that retries and new connections resolve again instead of
 /// trying the same dead addresses in the same order for the rest of the minute.
 #[derive(Clone)]
-pub(crate) struct Forget(Arc<Mutex<Option<Entry>>>);
+pub(crate) struct ForgetAddresses(Arc<Mutex<Option<Entry>>>);
 
-impl Forget {
+impl ForgetAddresses {
     pub(crate) fn forget(&self) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
@@ -63,8 +63,8 @@ impl CachingResolver {
         }
     }
 
-    pub(crate) fn forget_handle(&self) -> Forget {
-        Forget(self.cached.clone())
+    pub(crate) fn forget_handle(&self) -> ForgetAddresses {
+        ForgetAddresses(self.cached.clone())
     }
 }
 

@@ -23,12 +23,12 @@ use ureq::unversioned::transport::{
 
 use crate::call::{Call, SLICE, deadline, is_wait, keep_waiting, with_call};
 use crate::fork::Sockets;
-use crate::resolver::Forget;
+use crate::resolver::ForgetAddresses;
 
 /// Opens the TCP connections of one client (see the module doc).
 pub(crate) struct TcpConnector {
     pub(crate) sockets: Arc<Sockets>,
-    pub(crate) forget: Forget,
+    pub(crate) forget: ForgetAddresses,
 }
 
 impl std::fmt::Debug for TcpConnector {
