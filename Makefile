@@ -52,6 +52,12 @@ C_HEADERS := $(wildcard tests/c/*.h) include/greenapi.h
 FROZEN_HEADERS := $(wildcard tests/c/frozen/*.h)
 CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/cpp/test_*.cpp))))
 
+# Host pacing (the default) shares a client's rate with every client of its instance on the
+# machine, through a file in this directory: the tests get one of their own, so that no other
+# process paces them (and tests that must pace alone ask for "process").
+export GREENAPI_RUNTIME_DIR := $(CURDIR)/$(BUILD)/pacing
+$(shell mkdir -p $(BUILD))
+
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
 export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/c/lsan.supp:print_suppressions=0

@@ -19,6 +19,14 @@
 #define GA_VERSION_STRING "0.2.0"
 
 /**
+ * How much wider than `1 / rate` turns are spaced: with 5 %, no one-second window sees more
+ * than `rate` arrivals as long as each arrives within 25 ms of when it left relative to the
+ * others (`rate` intervals then span at least 1.05 s). It costs 4.8 % of the rate (10 per
+ * second become 9.52).
+ */
+#define PACING_MARGIN 0.05
+
+/**
  * The most chat ids one `ga_get_avatars` call takes.
  */
 #define GA_MAX_BATCH 1000000
@@ -27,7 +35,7 @@
  * The version of the options struct this header describes: pass it to `ga_client_options_init`,
  * which tells the library how many fields the program's struct has.
  */
-#define GA_CLIENT_OPTIONS_VERSION 2
+#define GA_CLIENT_OPTIONS_VERSION 3
 
 /**
  * A client for one instance: a connection pool and a rate limiter. Safe to use from many
@@ -153,6 +161,14 @@ typedef struct ga_client_options {
    * (default 8; 1 to 256). Pacing still spaces them.
    */
   uint32_t max_in_flight;
+  /**
+   * Version 3. With whom `rate_limit_per_sec` is shared. NULL or `"host"` (the default):
+   * every client for the same `id_instance` in every process of this user on this machine,
+   * through a small file in `$GREENAPI_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/greenapi`, else
+   * `/dev/shm/greenapi-<uid>` (when that cannot be used, the client paces alone:
+   * `ga_client_pacing` says so); `"process"`: this client alone, in this process.
+   */
+  const char *pacing;
 } ga_client_options;
 
 /**
@@ -353,6 +369,17 @@ struct ga_result *ga_get_avatar(const struct ga_client *client, const char *chat
  * `client` is NULL or a live client (other threads may be calling it).
  */
 void ga_client_shutdown(const struct ga_client *client);
+
+/**
+ * The pacing in force for `client` in this process: `"host"` (shared by every client for its
+ * instance on this machine), or `"process"` (this client alone: asked for, pacing off, or a
+ * host pacing whose directory or file could not be used). A static string, never freed; NULL
+ * for a NULL `client`.
+ *
+ * # Safety
+ * `client` is NULL or a live client.
+ */
+const char *ga_client_pacing(const struct ga_client *client);
 
 /**
  * A static description of `code`; never NULL, also for an unknown code.

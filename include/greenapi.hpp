@@ -155,6 +155,8 @@ struct Options {
     bool allow_insecure_http;
     /** Requests of one `get_avatars` call on the wire at once. */
     std::uint32_t max_in_flight;
+    /** With whom the rate is shared: empty or `"host"` (the default), or `"process"`. */
+    std::optional<std::string> pacing;
 
     /** The library's defaults. */
     Options()
@@ -302,6 +304,7 @@ public:
         c.max_body_bytes = options.max_body_bytes;
         c.allow_insecure_http = options.allow_insecure_http;
         c.max_in_flight = options.max_in_flight;
+        c.pacing = detail::c_str_or_null(options.pacing, "pacing");
         ga_code code = GA_OK;
         client_ = ga_client_new_with_options(id_instance.c_str(), api_token_instance.c_str(), &c,
                                              &code);
@@ -371,6 +374,13 @@ public:
      * `GA_CANCELLED` promptly, and so does every later call. Calling it again does nothing.
      */
     void shutdown() const noexcept { ga_client_shutdown(client_); }
+
+    /** The pacing in force in this process: `"host"` or `"process"` (`ga_client_pacing`). */
+    std::string pacing() const
+    {
+        const char *p = ga_client_pacing(client_);
+        return p != nullptr ? p : "";
+    }
 
     /** The `ga_client` (still owned by this object), for C functions the wrapper lacks. */
     const ga_client *native_handle() const noexcept { return client_; }

@@ -19,8 +19,8 @@ use crate::error::{Error, ErrorKind};
 use crate::failure::{self, Failure};
 use crate::fork::{Inherited, PerProcess, Sockets};
 use crate::inject::{InjectConnector, Injection};
-use crate::limiter::Limiter;
 use crate::options::{DEFAULT_API_URL, Options};
+use crate::pacing::{Pacer, Pacing};
 use crate::proxy;
 use crate::resolver::CachingResolver;
 use crate::secret::Secret;
@@ -39,7 +39,7 @@ pub struct Client {
     /// What a fresh [`ProcessState`] is built from.
     config: Config,
     injection: Arc<Injection>,
-    rate_limit_per_sec: f64,
+    pacing: PacingWanted,
     /// Set by [`Client::shutdown`]: every call from then on is [`ErrorKind::Cancelled`].
     shut_down: AtomicBool,
     /// `{api_url}/waInstance{id}/getAvatar/{placeholder}`, parsed once: ureq never sees the
@@ -55,11 +55,19 @@ pub struct Client {
     max_in_flight: u32,
 }
 
+/// What a [`Pacer`] is made from, in each process.
+#[derive(Debug)]
+struct PacingWanted {
+    id_instance: String,
+    rate_per_sec: f64,
+    pacing: Pacing,
+}
+
 /// Everything of a client that belongs to one process: the pool of open connections (a forked
 /// child must never read from its parent's sockets), the resolver cache and the pacing.
 pub(crate) struct ProcessState {
     pub(crate) agent: Agent,
-    pub(crate) limiter: Limiter,
+    pub(crate) pacer: Pacer,
     sockets: Arc<Sockets>,
     #[cfg(test)]
     resolved: crate::resolver::ForgetAddresses,
@@ -68,7 +76,7 @@ pub(crate) struct ProcessState {
 impl ProcessState {
     fn new(
         config: &Config,
-        rate_limit_per_sec: f64,
+        pacing: &PacingWanted,
         injection: &Arc<Injection>,
     ) -> Result<ProcessState, Error> {
         let resolver = CachingResolver::new();
@@ -84,7 +92,7 @@ impl ProcessState {
             .chain(InjectConnector(injection.clone()));
         Ok(ProcessState {
             agent: Agent::with_parts(config.clone(), connector, resolver),
-            limiter: Limiter::new(rate_limit_per_sec)?,
+            pacer: Pacer::new(&pacing.id_instance, pacing.rate_per_sec, pacing.pacing)?,
             sockets,
             #[cfg(test)]
             resolved: forget,
@@ -130,22 +138,27 @@ impl Client {
         options.check()?;
         let config = agent_config(options, &base)?;
         let token = Secret::new(api_token_instance);
-        let injection = Arc::new(Injection::new(&token));
         // The token itself is written in by the transport as the request leaves (inject.rs).
         let uri: Uri = format!(
             "{}/waInstance{}/getAvatar/{}",
             base.url,
             id_instance,
-            injection.placeholder_token()
+            token.placeholder()
         )
         .parse()
         .map_err(|_| Error::invalid("api_url does not make a valid request URL"))?;
-        let state = ProcessState::new(&config, options.rate_limit_per_sec, &injection)?;
+        let injection = Arc::new(Injection::new(&token, &uri));
+        let pacing = PacingWanted {
+            id_instance: id_instance.to_string(),
+            rate_per_sec: options.rate_limit_per_sec,
+            pacing: options.pacing,
+        };
+        let state = ProcessState::new(&config, &pacing, &injection)?;
         Ok(Client {
             state: PerProcess::new(state),
             config,
             injection,
-            rate_limit_per_sec: options.rate_limit_per_sec,
+            pacing,
             shut_down: AtomicBool::new(false),
             uri,
             token,
@@ -167,6 +180,12 @@ impl Client {
     /// The host of the API URL this client calls.
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The pacing in force in this process: the one asked for, or [`Pacing::Process`] when a
+    /// host pacing's file could not be used (or pacing is off).
+    pub fn pacing(&self) -> Pacing {
+        self.state().pacer.in_force()
     }
 
     /// How many requests of one batch are on the wire at once.
@@ -231,8 +250,7 @@ impl Client {
     pub(crate) fn state(&self) -> &ProcessState {
         self.state.get(
             || {
-                let Ok(fresh) =
-                    ProcessState::new(&self.config, self.rate_limit_per_sec, &self.injection)
+                let Ok(fresh) = ProcessState::new(&self.config, &self.pacing, &self.injection)
                 else {
                     unreachable!("the rate was accepted when the client was made")
                 };

@@ -19,9 +19,9 @@ mod error;
 mod failure;
 mod fork;
 mod inject;
-mod limiter;
 mod lookup;
 mod options;
+mod pacing;
 mod panic;
 mod proxy;
 mod resolver;
@@ -50,6 +50,7 @@ pub use options::{
     MAX_IN_FLIGHT_LIMIT, MAX_RATE_LIMIT_PER_SEC, MAX_RETRIES_LIMIT, MAX_TIMEOUT_MS,
     MIN_RATE_LIMIT_PER_SEC, MIN_TIMEOUT_MS, Options,
 };
+pub use pacing::{PACING_MARGIN, Pacing};
 pub use validate::{MAX_CHAT_ID_BYTES, MIN_TOKEN_CHARS, normalize_chat_id};
 
 /// The crate version, `MAJOR.MINOR.PATCH`.

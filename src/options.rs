@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::pacing::Pacing;
 
 /// The service's default host.
 pub const DEFAULT_API_URL: &str = "https://api.green-api.com";
@@ -45,6 +46,9 @@ pub struct Options {
     /// How many requests of one batch ([`crate::Client::batch`]) are on the wire at once, from
     /// 1 to [`MAX_IN_FLIGHT_LIMIT`]. Pacing still spaces them.
     pub max_in_flight: u32,
+    /// With whom the rate is shared: by default every client for the same instance on this
+    /// machine ([`Pacing::Host`]).
+    pub pacing: Pacing,
 }
 
 /// The service documents 10 getAvatar requests per second per instance.
@@ -92,6 +96,7 @@ impl Default for Options {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             allow_insecure_http: false,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            pacing: Pacing::Host,
         }
     }
 }
@@ -170,6 +175,7 @@ impl fmt::Debug for Options {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("max_in_flight", &self.max_in_flight)
+            .field("pacing", &self.pacing)
             .finish()
     }
 }

@@ -51,7 +51,7 @@ impl Client {
         let mut attempts = 0;
         let mut stale_resends = 0;
         loop {
-            if !state.limiter.acquire(|wait| call.sleep(wait)) {
+            if !state.pacer.acquire(|wait| call.sleep(wait)) {
                 return Err(self.cancelled(attempts));
             }
             attempts += 1;
@@ -70,8 +70,12 @@ impl Client {
             }
             if let Some(d) = failure.retry_after {
                 // The service asked the whole client to wait, not just this thread: the pause
-                // holds back every thread's next turn, this one's included, retried or not.
-                state.limiter.pause(d.min(MAX_RETRY_AFTER));
+                // holds back every thread's next turn (every process's, with host pacing),
+                // this one's included, retried or not.
+                state.pacer.pause(d.min(MAX_RETRY_AFTER));
+            }
+            if failure.error.http_status() == Some(429) {
+                state.pacer.slow_down();
             }
             if failure.error.kind() == ErrorKind::Network
                 && call.failed_on_stale_connection()

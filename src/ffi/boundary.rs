@@ -81,6 +81,13 @@ impl Refusal for *mut ga_client {
     }
 }
 
+/// A static string asked of a NULL or broken handle is NULL.
+impl Refusal for *const c_char {
+    fn refused(_: &ArgError) -> *const c_char {
+        std::ptr::null()
+    }
+}
+
 /// A call's result is never NULL: a refusal is a result carrying its code and message.
 impl Refusal for *mut ga_result {
     fn refused(e: &ArgError) -> *mut ga_result {

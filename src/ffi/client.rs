@@ -151,3 +151,22 @@ pub unsafe extern "C" fn ga_client_shutdown(client: *const ga_client) {
         Ok(())
     });
 }
+
+/// The pacing in force for `client` in this process: `"host"` (shared by every client for its
+/// instance on this machine), or `"process"` (this client alone: asked for, pacing off, or a
+/// host pacing whose directory or file could not be used). A static string, never freed; NULL
+/// for a NULL `client`.
+///
+/// # Safety
+/// `client` is NULL or a live client.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ga_client_pacing(client: *const ga_client) -> *const c_char {
+    guard(|| {
+        // SAFETY: a live client by the caller's contract.
+        let client = unsafe { client_arg(client) }?;
+        Ok(match client.pacing() {
+            crate::Pacing::Host => c"host".as_ptr(),
+            _ => c"process".as_ptr(),
+        })
+    })
+}

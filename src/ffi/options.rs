@@ -17,11 +17,11 @@ use super::boundary::non_null;
 use super::code::ga_code;
 use super::version::GA_CLIENT_OPTIONS_VERSION;
 use super::{ArgError, guard_recorded, opt_str_arg};
-use crate::Options;
 use crate::options::{
     DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RETRIES,
     DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS,
 };
+use crate::{Options, Pacing};
 
 /// Options for `ga_client_new_with_options`. Always start with
 /// `ga_client_options_init(&options, GA_CLIENT_OPTIONS_VERSION)`, then change the fields you
@@ -58,6 +58,12 @@ pub struct ga_client_options {
     /// Version 2. How many requests of one batch (`ga_get_avatars`) are on the wire at once
     /// (default 8; 1 to 256). Pacing still spaces them.
     pub max_in_flight: u32,
+    /// Version 3. With whom `rate_limit_per_sec` is shared. NULL or `"host"` (the default):
+    /// every client for the same `id_instance` in every process of this user on this machine,
+    /// through a small file in `$GREENAPI_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/greenapi`, else
+    /// `/dev/shm/greenapi-<uid>` (when that cannot be used, the client paces alone:
+    /// `ga_client_pacing` says so); `"process"`: this client alone, in this process.
+    pub pacing: *const c_char,
 }
 
 /// Every field's default; `version` is replaced by the caller's.
@@ -74,6 +80,7 @@ const DEFAULTS: ga_client_options = ga_client_options {
     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
     allow_insecure_http: false,
     max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+    pacing: ptr::null(),
 };
 
 /// How many bytes of the struct each version has, version 1 first: up to the end of that
@@ -84,6 +91,8 @@ pub(crate) const VERSION_SIZES: [usize; GA_CLIENT_OPTIONS_VERSION as usize] = [
     offset_of!(ga_client_options, allow_insecure_http) + size_of::<bool>(),
     // 2
     offset_of!(ga_client_options, max_in_flight) + size_of::<u32>(),
+    // 3
+    offset_of!(ga_client_options, pacing) + size_of::<*const c_char>(),
 ];
 
 /// The size of `version`'s struct, or why `version` is refused. `name` is the argument or field
@@ -185,6 +194,12 @@ pub(crate) unsafe fn to_core(options: *const ga_client_options) -> Result<Option
     };
     // SAFETY: as above.
     let max_in_flight = unsafe { (*o).max_in_flight };
+    // SAFETY: NULL or a NUL-terminated string by the caller's contract.
+    let pacing = match unsafe { opt_str_arg((*o).pacing, "options.pacing") }? {
+        None => Pacing::default(),
+        Some(name) => Pacing::parse(name)
+            .map_err(|e| ArgError::invalid(format!("options.{}", e.message())))?,
+    };
     Ok(Options {
         api_url: api_url.map(str::to_string),
         timeout: Duration::from_millis(timeout_ms.into()),
@@ -197,6 +212,7 @@ pub(crate) unsafe fn to_core(options: *const ga_client_options) -> Result<Option
         max_body_bytes,
         allow_insecure_http: insecure,
         max_in_flight,
+        pacing,
     })
 }
 

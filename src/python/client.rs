@@ -11,7 +11,7 @@ use super::avatar::PyAvatar;
 use super::batch::{self, PyAvatarIterator, PyCancelToken};
 use super::errors::invalid;
 use super::{on_main_thread, run_core};
-use crate::{Client, Options};
+use crate::{Client, Options, Pacing};
 
 /// A GetAvatar client for one instance.
 ///
@@ -60,6 +60,12 @@ use crate::{Client, Options};
 ///     Requests of one get_avatars() or iter_avatars() batch in flight at once, each on a
 ///     worker thread of its own: 1 to 256 (an AsyncClient also runs at most this many single
 ///     calls at once). The pacing (rate_limit) still applies to all of them together.
+/// pacing='host'
+///     With whom rate_limit is shared. 'host': every client for the same id_instance in every
+///     process of this user on this machine (gunicorn or Celery workers, a cron job), through
+///     a small file in $GREENAPI_RUNTIME_DIR, else $XDG_RUNTIME_DIR/greenapi, else
+///     /dev/shm/greenapi-<uid> (where that cannot be used, the client paces alone: see the
+///     pacing attribute). 'process': this client alone.
 ///
 /// Raises greenapi.InvalidArgumentError (also a ValueError) for a refused value and TypeError
 /// for a value of the wrong type. Nothing is sent until get_avatar() is called.
@@ -81,7 +87,7 @@ impl PyClient {
     // also means the default.
     #[new]
     #[pyo3(
-        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False, max_in_flight=8)"
+        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False, max_in_flight=8, pacing='host')"
     )]
     #[pyo3(signature = (id_instance, api_token_instance, **options))]
     fn new(
@@ -99,7 +105,8 @@ impl PyClient {
 
     /// The arguments of `Client(...)` as the Client would take them, the token left out:
     /// `(id_instance, (api_url, timeout_ns, connect_timeout_ns, max_retries, rate_limit,
-    /// user_agent, ca_file, proxy, max_body_bytes, allow_insecure_http, max_in_flight))`, so
+    /// user_agent, ca_file, proxy, max_body_bytes, allow_insecure_http, max_in_flight,
+    /// pacing))`, so
     /// that `timeout=30` and `timeout=30.0` (or None, or leaving it out) give the same tuple.
     /// Raises what `Client(...)` raises for an argument of the wrong type; the values' ranges
     /// are checked by `Client(...)` only. For `greenapi.get_avatar`'s cache of clients.
@@ -129,6 +136,7 @@ impl PyClient {
             o.max_body_bytes,
             o.allow_insecure_http,
             o.max_in_flight,
+            o.pacing.as_str(),
         );
         (id_instance, values).into_pyobject(py)
     }
@@ -268,6 +276,14 @@ impl PyClient {
         self.inner.max_in_flight()
     }
 
+    /// The pacing in force in this process: 'host' (shared by every client for the instance
+    /// on this machine) or 'process' (this client alone: asked for, rate_limit=0, or a host
+    /// pacing whose directory or file could not be used).
+    #[getter]
+    fn pacing(&self) -> &'static str {
+        self.inner.pacing().as_str()
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let id = PyString::new(py, self.inner.id_instance()).repr()?;
         let host = PyString::new(py, self.inner.host()).repr()?;
@@ -317,6 +333,10 @@ fn resolve(
             .map_or(defaults.max_in_flight, |n| {
                 u32::try_from(n).unwrap_or(u32::MAX)
             }),
+        pacing: match given.opt_str("pacing")? {
+            None => defaults.pacing,
+            Some(name) => Pacing::parse(&name).map_err(|e| invalid(py, e.message()))?,
+        },
     };
     given.finish("Client()")?;
     Ok((id_instance, token, options))

@@ -11,6 +11,7 @@
  * trailing padding a version 1 caller may not have). */
 #define V1_END (offsetof(ga_client_options, allow_insecure_http) + sizeof(bool))
 #define V2_END (offsetof(ga_client_options, max_in_flight) + sizeof(uint32_t))
+#define V3_END (offsetof(ga_client_options, pacing) + sizeof(const char *))
 
 static int all_bytes(const void *p, size_t from, size_t to, unsigned char want)
 {
@@ -47,7 +48,7 @@ int main(void)
     const char *url = ga_test_url();
     ga_client_options o;
 
-    CHECK(GA_CLIENT_OPTIONS_VERSION == 2);
+    CHECK(GA_CLIENT_OPTIONS_VERSION == 3);
     CHECK(ga_client_options_init(NULL, GA_CLIENT_OPTIONS_VERSION) == GA_NULL_ARGUMENT);
 
     init_refused(0, "version 0");
@@ -62,7 +63,14 @@ int main(void)
     CHECK(o.max_body_bytes == 1024u * 1024u);
     CHECK(o.allow_insecure_http == false);
     CHECK(o.max_in_flight == 8);
-    CHECKF(all_bytes(&o, V2_END, sizeof o, 0xa5), "bytes after max_in_flight written");
+    CHECK(o.pacing == NULL);
+    CHECKF(all_bytes(&o, V3_END, sizeof o, 0xa5), "bytes after pacing written");
+
+    /* version 2 as such: nothing of version 3 written */
+    memset(&o, 0xa5, sizeof o);
+    CHECK(ga_client_options_init(&o, 2) == GA_OK);
+    CHECK(o.version == 2 && o.max_in_flight == 8);
+    CHECKF(all_bytes(&o, V2_END, sizeof o, 0xa5), "version 2 init wrote version 3's field");
 
     /* version 1 as such, the size a program built against the version 1 header has */
     memset(&o, 0xa5, sizeof o);
@@ -91,6 +99,33 @@ int main(void)
         ga_client *c = ga_client_new_with_options(ga_test_id(), ga_test_token(), &o, &code);
         CHECKF(c != NULL && code == GA_OK, "allow_insecure_http byte 2: code %u", (unsigned)code);
         ga_client_free(c);
+    }
+
+    /* pacing: the names it takes, and what a client reports */
+    CHECK(ga_client_pacing(NULL) == NULL);
+    {
+        static const char *const names[] = {"process", "host"};
+        size_t i;
+        for (i = 0; i < 2; i++) {
+            ga_code code = 12345;
+            ga_client *c;
+            o = ga_test_options(url);
+            o.rate_limit_per_sec = 10;
+            o.pacing = names[i];
+            c = ga_client_new_with_options(ga_test_id(), ga_test_token(), &o, &code);
+            CHECKF(c != NULL, "pacing %s: code %u", names[i], (unsigned)code);
+            if (c != NULL) {
+                /* make test gives the suite a host-pacing directory it can use */
+                CHECKF(strcmp(ga_client_pacing(c), names[i]) == 0, "pacing %s in force: %s",
+                       names[i], ga_client_pacing(c));
+            }
+            ga_client_free(c);
+        }
+        o = ga_test_options(url);
+        o.pacing = "shared";
+        new_refused(&o, "pacing \"shared\"");
+        CHECKF(strstr(ga_last_error_message(), "options.pacing") != NULL, "message: %s",
+               ga_last_error_message());
     }
 
     /* an initialised struct still works end to end */

@@ -24,13 +24,15 @@ pub const ID: &str = "1101000001";
 /// checks (fuzz/checks.rs, whose committed corpus spells their token out) have their own.
 pub const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
 
-/// Options for a client of the loopback server at `url`: no pacing, no proxy from the
+/// Options for a client of the loopback server at `url`: no pacing (and a test that turns it
+/// on paces alone: "process", not shared with the other tests), no proxy from the
 /// environment, everything else the default.
 pub fn opts(url: &str) -> Options {
     Options {
         api_url: Some(url.to_string()),
         rate_limit_per_sec: 0.0,
         proxy: Some(String::new()),
+        pacing: greenapi::Pacing::Process,
         ..Options::default()
     }
 }

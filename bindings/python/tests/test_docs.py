@@ -24,6 +24,7 @@ OPTIONS = {
     "max_body_bytes": ["1048576", "bytes"],
     "allow_insecure_http": ["False", "http://"],
     "max_in_flight": ["8", "1 to 256", "batch", "AsyncClient"],
+    "pacing": ["'host'", "'process'", "id_instance", "process", "GREENAPI_RUNTIME_DIR"],
 }
 
 

@@ -33,6 +33,30 @@ __all__ = ["AsyncClient", "AsyncAvatarIterator"]
 Result = Union[Avatar, GreenApiError]
 
 
+class _Batch:
+    """The native batch of an :class:`AsyncAvatarIterator` once its thread made it, and whether
+    it was asked to stop: either may come first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._native: Optional[AvatarIterator] = None
+        self._cancelled = False
+
+    def started(self, native: AvatarIterator) -> None:
+        with self._lock:
+            self._native = native
+            cancelled = self._cancelled
+        if cancelled:
+            native._cancel()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            native = self._native
+        if native is not None:
+            native._cancel()
+
+
 class AsyncAvatarIterator:
     """The results of :meth:`AsyncClient.iter_avatars`, each as it completes:
     ``async for chat_id, result in client.iter_avatars(chat_ids)``, where ``chat_id`` is the
@@ -50,8 +74,9 @@ class AsyncAvatarIterator:
     def __init__(self, start: Callable[[], AvatarIterator], total: int) -> None:
         # Called on the thread that hands the results out, never on the loop's.
         self._make_native = start
-        self._native: Optional[AvatarIterator] = None
-        self._cancelled = False
+        # What that thread shares with this iterator. Never the iterator itself: the thread
+        # would keep it alive, and letting go of it would not stop the batch.
+        self._batch = _Batch()
         self._total = total
         self._queue: Optional[asyncio.Queue[Any]] = None
         self._thread: Optional[threading.Thread] = None
@@ -103,12 +128,7 @@ class AsyncAvatarIterator:
             self._cancel()
 
     def _cancel(self) -> None:
-        # Either order of this and the thread's start works: the thread looks at the flag
-        # once the native batch exists.
-        self._cancelled = True
-        native = self._native
-        if native is not None:
-            native._cancel()
+        self._batch.cancel()
 
     def _start(self) -> asyncio.Queue[Any]:
         """The queue the results arrive in; starts the thread that fills it."""
@@ -116,19 +136,18 @@ class AsyncAvatarIterator:
             return self._queue
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
+        make, batch = self._make_native, self._batch
 
         def hand_out() -> None:
             # Makes the native batch (the ids' conversion and the batch's planning, seconds
             # for a million ids), then waits for each result with the GIL released and puts it
             # in the queue through the loop; None (the end) or an exception comes last.
             try:
-                native = self._make_native()
+                native = make()
             except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
                 loop.call_soon_threadsafe(queue.put_nowait, e)
                 return
-            self._native = native
-            if self._cancelled:
-                native._cancel()
+            batch.started(native)
             while True:
                 try:
                     item: Any = native._next_indexed()

@@ -60,6 +60,7 @@ environment:
   GREEN_API_TOKEN        the instance's apiTokenInstance (required; there is no
                          option for it: a command line is visible to every user)
   GREEN_API_URL          its apiUrl (default https://api.green-api.com)
+  GREEN_API_PACING       the default of --pacing
   https_proxy, ALL_PROXY, NO_PROXY  used when --proxy is not given
 
 exit status:
@@ -145,6 +146,10 @@ def _client_options_parser() -> argparse.ArgumentParser:
                        help="largest response body read (default 1048576)"),
         g.add_argument("--allow-insecure-http", action="store_true", default=None,
                        help="allow http:// to a host that is not loopback"),
+        g.add_argument("--pacing", choices=["host", "process"],
+                       default=os.environ.get("GREEN_API_PACING") or None,
+                       help="host: share the rate with every client of the instance on this "
+                            "machine (default); process: pace alone"),
     ]
     p.set_defaults(client_options=[action.dest for action in options])
     p.add_argument("--format", choices=["json", "csv"], default="json",
@@ -200,6 +205,8 @@ def _user_names(args: argparse.Namespace) -> Dict[str, str]:
         api_url="GREEN_API_URL",
         rate_limit_per_sec="--rate-limit",
     )
+    if os.environ.get("GREEN_API_PACING") and args.pacing == os.environ["GREEN_API_PACING"]:
+        names["pacing"] = "--pacing (GREEN_API_PACING)"
     if args.proxy is None:
         names["proxy"] = "the proxy from the environment (https_proxy, ALL_PROXY)"
     return names

@@ -99,6 +99,7 @@ class ClientOptions(TypedDict, total=False):
     max_body_bytes: int  # 1048576
     allow_insecure_http: bool  # False
     max_in_flight: int  # 8
+    pacing: Literal["host", "process"]  # 'host'
 
 @final
 class Client:
@@ -184,6 +185,10 @@ class Client:
     @property
     def max_in_flight(self) -> int:
         """The most requests of one batch in flight at once (the ``max_in_flight`` option)."""
+    @property
+    def pacing(self) -> Literal["host", "process"]:
+        """The pacing in force in this process: ``'host'`` (shared by every client for the
+        instance on this machine) or ``'process'`` (this client alone)."""
 
 @final
 class AvatarIterator:

@@ -1,4 +1,4 @@
-"""Review reproductions for greenapi.AsyncClient (bindings/python/python/greenapi/_async.py)."""
+"""Letting go of an AsyncClient batch (bindings/python/python/greenapi/_async.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-//! Review reproductions for src/inject.rs: answers that arrive in small pieces (a server, a
+//! src/inject.rs against answers that arrive in small pieces (a server, a
 //! proxy or a slow network that writes a few bytes at a time).
 
 mod support;

@@ -1,4 +1,4 @@
-//! Review reproduction: through a CONNECT proxy, ureq runs the whole connector chain for the
+//! Through a CONNECT proxy, ureq runs the whole connector chain for the
 //! connection to the proxy (ConnectProxyConnector calls `run_connector`), so an InjectTransport
 //! ends up *under* TLS as well as above it, and rewrites TLS ciphertext that happens to look
 //! like the start of the token.
@@ -59,7 +59,8 @@ fn tls_server() -> (u16, String) {
                 if tls.conn.complete_io(&mut tls.sock).is_err() {
                     return;
                 }
-                let answer = r#"{"existsWhatsapp":true,"urlAvatar":"https://pps.whatsapp.net/v/a.jpg"}"#;
+                let answer =
+                    r#"{"existsWhatsapp":true,"urlAvatar":"https://pps.whatsapp.net/v/a.jpg"}"#;
                 // JSON allows trailing whitespace: pad the body to the record size.
                 let make = |pad: usize| {
                     let body = format!("{answer}{}", " ".repeat(pad));
@@ -209,25 +210,41 @@ fn https_through_a_connect_proxy_survives_a_record_split_between_its_length_byte
     // Direct: fine.
     let direct = client(TOKEN, server_port, &ca, None).get_avatar("79001234567");
     assert_eq!(
-        direct.map(|a| a.url_avatar).map_err(|e| e.message().to_string()),
+        direct
+            .map(|a| a.url_avatar)
+            .map_err(|e| e.message().to_string()),
         Ok("https://pps.whatsapp.net/v/a.jpg".to_string()),
     );
 
     // Through the tunnel, whose only difference is where it ends its pieces: a client with
     // another token is fine (the tunnel is honest)...
     let proxy = splitting_proxy();
-    let other = client(OTHER, server_port, &ca, Some(format!("http://127.0.0.1:{proxy}")))
-        .get_avatar("79001234567");
+    let other = client(
+        OTHER,
+        server_port,
+        &ca,
+        Some(format!("http://127.0.0.1:{proxy}")),
+    )
+    .get_avatar("79001234567");
     assert_eq!(
-        other.map(|a| a.url_avatar).map_err(|e| format!("{:?}: {}", e.kind(), e.message())),
+        other
+            .map(|a| a.url_avatar)
+            .map_err(|e| format!("{:?}: {}", e.kind(), e.message())),
         Ok("https://pps.whatsapp.net/v/a.jpg".to_string()),
     );
     // ...but the client whose token starts with the record's length bytes is not.
-    let proxied = client(TOKEN, server_port, &ca, Some(format!("http://127.0.0.1:{proxy}")))
-        .get_avatar("79001234567");
+    let proxied = client(
+        TOKEN,
+        server_port,
+        &ca,
+        Some(format!("http://127.0.0.1:{proxy}")),
+    )
+    .get_avatar("79001234567");
     std::fs::remove_file(&ca).unwrap();
     assert_eq!(
-        proxied.map(|a| a.url_avatar).map_err(|e| format!("{:?}: {}", e.kind(), e.message())),
+        proxied
+            .map(|a| a.url_avatar)
+            .map_err(|e| format!("{:?}: {}", e.kind(), e.message())),
         Ok("https://pps.whatsapp.net/v/a.jpg".to_string()),
         "the TLS stream through the proxy was corrupted"
     );

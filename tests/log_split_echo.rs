@@ -1,4 +1,4 @@
-//! Review reproduction: a token whose start repeats (`aa...`, one hex token in sixteen),
+//! A token whose start repeats (`aa...`, one hex token in sixteen),
 //! echoed by the server in a response header right after a character equal to its first, and
 //! split across two reads after `aa`. `partial_tail` takes the read's final `aa` for the
 //! token's first two bytes (the longest match), but the token really starts one byte earlier;
