@@ -135,9 +135,11 @@ fn stopping_lets_requests_in_flight_finish_and_cancels_the_rest() {
     let ids: Vec<String> = (0..100).map(|i| format!("7900000{i:04}@c.us")).collect();
     let mut batch = client.batch(ids.clone()).unwrap();
     let mut items = Vec::new();
+    let mut seen_at_stop = 0;
     while let Some(item) = batch.next() {
         items.push(item);
         if items.len() == 10 {
+            seen_at_stop = c.server.request_count();
             batch.stop();
         }
     }
@@ -153,9 +155,16 @@ fn stopping_lets_requests_in_flight_finish_and_cancels_the_rest() {
             }
         }
     }
-    // The ones in flight at the stop finished: at most max_in_flight beyond the ten.
+    // The ones in flight at the stop finished, and no other started: beyond what the server had
+    // seen when the batch was stopped, at most the max_in_flight that may have been on their
+    // way (a worker that took its job just before the stop). The results the collector had not
+    // taken yet when it stopped are among those the server had seen: a count against the ten
+    // handed out would race with the collector.
     let ok = items.iter().filter(|i| i.result.is_ok()).count();
-    assert!((10..=14).contains(&ok), "{ok} answered");
+    assert!(
+        ok >= 10 && ok <= seen_at_stop + 4,
+        "{ok} answered, {seen_at_stop} seen at the stop"
+    );
     assert_eq!(ok, asked.len());
 }
 

@@ -16,7 +16,10 @@ pub(crate) const FULL: u64 = 1024;
 const LEAST: u64 = FULL / 64;
 /// How much of the rate comes back at a time, after [`RECOVER_EVERY`] without a 429.
 const RECOVER_STEP: u64 = FULL / 10;
-const RECOVER_EVERY: u64 = 5_000_000_000;
+const RECOVER_EVERY: u64 = 10_000_000_000;
+/// A slow-down also pauses the pacing this long: a 429 without `Retry-After` says the
+/// service's window is full, and a second with nothing sent empties it.
+const CLEAR_WINDOW: u64 = 1_000_000_000;
 /// 429s closer together than this are one episode and halve the rate once: the requests
 /// already in flight when the first came back will be refused too.
 const EPISODE: u64 = 1_000_000_000;
@@ -100,7 +103,8 @@ impl Turns {
     }
 
     /// A 429 came back although the pacing held: someone outside it uses the instance. The
-    /// rate is halved, once per episode, down to 1/64 of the configured rate.
+    /// rate is halved, once per episode, down to 1/64 of the configured rate, and nothing is
+    /// sent for a second.
     pub(crate) fn slow_down(&self) {
         let now = now_ns();
         let last = self.slowed_at.load(Ordering::Acquire);
@@ -120,6 +124,8 @@ impl Turns {
                 Some((share_of(s) / 2).max(LEAST))
             });
         self.changed_at.store(now, Ordering::Release);
+        self.pause_until
+            .fetch_max(now.saturating_add(CLEAR_WINDOW), Ordering::AcqRel);
     }
 
     /// The share in force at `now`: a step of the rate comes back every [`RECOVER_EVERY`] without

@@ -4,7 +4,7 @@
 Python 3 standard library only. HTTP/1.1 with keep-alive, one thread per connection.
 
     python3 tests/standin/server.py [--host 127.0.0.1] [--port 0] [--port-file PATH]
-                                    [--token TOKEN] [--verbose]
+                                    [--token TOKEN] [--strict-limit N] [--verbose]
 
 It binds, writes the chosen port to --port-file (atomically: temp file, then rename) and prints
 ``PORT <n>`` on stdout, then serves until killed (SIGTERM and SIGINT exit cleanly).
@@ -16,7 +16,14 @@ Routes
       must scrub it); the body must be JSON ``{"chatId": "<string>"}``, else 400. The answer
       then depends on the chatId, see ``answer_for`` below.
   GET  /__stats          {"connections": <TCP connections used>, "requests": <GetAvatar POSTs>,
-                          "max_in_flight": <most GetAvatar requests handled at once>}
+                          "max_in_flight": <most GetAvatar requests handled at once>,
+                          "rate_limited": <429s sent by --strict-limit>,
+                          "max_per_second": <most arrivals in any one second>}
+
+  --strict-limit N       the service's rate limit, strictly: a GetAvatar request that arrives
+                         when N others arrived within the second before it gets 429 (no
+                         Retry-After), counting every arrival, refused ones included, in a
+                         sliding window (no fixed one-second buckets to hide in)
   POST /__reset_stats    zeroes the counters; max_in_flight counts only the requests that
                          arrive after it (a slow answer still running from before is left out)
 
@@ -31,6 +38,7 @@ http.client and exit 0 (or 1 with a message).
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import re
@@ -76,9 +84,14 @@ class StandInServer(ThreadingHTTPServer):
     # accept loop is descheduled would overflow it, and a dropped SYN costs a 1 s retransmit.
     request_queue_size = 128
 
-    def __init__(self, address, token: str, verbose: bool):
+    def __init__(self, address, token: str, verbose: bool, strict_limit: int = 0):
         self.token = token
         self.verbose = verbose
+        self.strict_limit = strict_limit
+        # Arrival times (monotonic) within the last second, for --strict-limit and the stats.
+        self.arrivals: collections.deque[float] = collections.deque()
+        self.rate_limited = 0
+        self.max_per_second = 0
         self.lock = threading.Lock()
         self.connections = 0
         self.requests = 0
@@ -94,6 +107,19 @@ class StandInServer(ThreadingHTTPServer):
         if isinstance(exc, GONE) or (isinstance(exc, OSError) and exc.errno in (9, 32, 104)):
             return
         super().handle_error(request, client_address)
+
+    def arrive(self) -> bool:
+        """Counts an arrival; whether --strict-limit refuses it."""
+        now = time.monotonic()
+        with self.lock:
+            while self.arrivals and now - self.arrivals[0] >= 1.0:
+                self.arrivals.popleft()
+            self.arrivals.append(now)
+            self.max_per_second = max(self.max_per_second, len(self.arrivals))
+            refused = self.strict_limit > 0 and len(self.arrivals) > self.strict_limit
+            if refused:
+                self.rate_limited += 1
+            return refused
 
     def first_time(self, chat_id: str) -> bool:
         with self.lock:
@@ -178,7 +204,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/__stats":
             with self.server.lock:
                 stats = {"connections": self.server.connections, "requests": self.server.requests,
-                         "max_in_flight": self.server.max_in_flight}
+                         "max_in_flight": self.server.max_in_flight,
+                         "rate_limited": self.server.rate_limited,
+                         "max_per_second": self.server.max_per_second}
             self.send_json(stats)
         else:
             self.send_text(404, "Not Found")
@@ -192,6 +220,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.server.in_flight = 0
                 self.server.max_in_flight = 0
                 self.server.generation += 1
+                self.server.arrivals.clear()
+                self.server.rate_limited = 0
+                self.server.max_per_second = 0
             self.send_json({"connections": 0, "requests": 0})
             return
         self.count_connection()
@@ -201,6 +232,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         with self.server.lock:
             self.server.requests += 1
+        if self.server.arrive():
+            self.send_text(429, "Too Many Requests")
+            return
         if m["method"].lower() != "getavatar":
             self.send_text(404, "Not Found")
             return
@@ -358,7 +392,7 @@ def self_check() -> int:
     ]
     conn.request("GET", "/__stats")
     stats = json.loads(conn.getresponse().read())
-    checks.append((stats, {"connections": 1, "requests": 9, "max_in_flight": 1}))
+    checks.append((stats, {"connections": 1, "requests": 9, "max_in_flight": 1, "rate_limited": 0, "max_per_second": 9}))
     server.shutdown()
     server.server_close()
     bad = [(got, want) for got, want in checks if got != want]
@@ -374,6 +408,8 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--port-file")
     p.add_argument("--token", default=DEFAULT_TOKEN)
+    p.add_argument("--strict-limit", type=int, default=0, metavar="N",
+                   help="429 for a request with N others in the second before it (0: no limit)")
     p.add_argument("--verbose", action="store_true", help="log requests to stderr")
     p.add_argument("--self-check", action="store_true", help="run a quick self test and exit")
     args = p.parse_args(argv)
@@ -386,7 +422,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    server = StandInServer((args.host, args.port), args.token, args.verbose)
+    server = StandInServer((args.host, args.port), args.token, args.verbose, args.strict_limit)
     port = server.server_address[1]
     try:
         if args.port_file:
