@@ -13,7 +13,8 @@
 #   make fuzz           each fuzz target (fuzz/) for FUZZ_SECONDS (60) s; not part of make test
 #   make sanitize       stress, client and batch tests under ThreadSanitizer (std rebuilt: slow)
 #   make test-miri      the FFI tests that need no network (src/ffi/boundary_tests.rs) under Miri
-#   make bench          GetAvatar clients side by side on loopback (docs/BENCHMARKS.md, docs/bench.png)
+#   make bench          GetAvatar clients side by side on loopback (docs/BENCHMARKS.md, docs/bench.png),
+#                       and a deployment at the limit (docs/deployment.png); BENCH_ONLY=deployment
 #   make demo           the C and Python examples, the command line (real service if GREEN_API_* are set)
 #   make clean
 

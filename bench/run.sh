@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: installs what the benchmark needs (nginx, libcurl's headers, tinyproxy from
 # Debian's packages; requests, the official client and matplotlib into build/bench/venv, never
-# into the system), builds the C library and the Python module, then runs bench/run.py.
+# into the system), builds the C library and the Python module, then runs bench/run.py and
+# bench/deployment.py.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,4 +37,8 @@ log "building the C library and the Python module (release)"
 (cd "$ROOT" && cargo build --release --quiet)
 GREENAPI_VENV="$VENV" bash "$ROOT/bindings/python/run-tests.sh" --install-only
 
-exec "$VENV/bin/python" "$ROOT/bench/run.py"
+# BENCH_ONLY=deployment runs the deployment part alone (bench/deployment.py).
+if [ "${BENCH_ONLY:-}" != deployment ]; then
+    "$VENV/bin/python" "$ROOT/bench/run.py"
+fi
+exec "$VENV/bin/python" "$ROOT/bench/deployment.py"

@@ -19,6 +19,7 @@ Routes
                           "max_in_flight": <most GetAvatar requests handled at once>,
                           "rate_limited": <429s sent by --strict-limit>,
                           "max_per_second": <most arrivals in any one second>}
+  GET  /__arrivals       [<seconds since the last reset at which each GetAvatar POST arrived>]
 
   --strict-limit N       the service's rate limit, strictly: a GetAvatar request that arrives
                          when N others arrived within the second before it gets 429 (no
@@ -92,6 +93,8 @@ class StandInServer(ThreadingHTTPServer):
         self.arrivals: collections.deque[float] = collections.deque()
         self.rate_limited = 0
         self.max_per_second = 0
+        self.reset_at = time.monotonic()
+        self.arrived: list[float] = []
         self.lock = threading.Lock()
         self.connections = 0
         self.requests = 0
@@ -115,6 +118,7 @@ class StandInServer(ThreadingHTTPServer):
             while self.arrivals and now - self.arrivals[0] >= 1.0:
                 self.arrivals.popleft()
             self.arrivals.append(now)
+            self.arrived.append(round(now - self.reset_at, 4))
             self.max_per_second = max(self.max_per_second, len(self.arrivals))
             refused = self.strict_limit > 0 and len(self.arrivals) > self.strict_limit
             if refused:
@@ -199,7 +203,7 @@ class Handler(BaseHTTPRequestHandler):
         self.guarded(self._post)
 
     def _get(self):
-        if self.path != "/__stats":
+        if self.path not in ("/__stats", "/__arrivals"):
             self.count_connection()
         if self.path == "/__stats":
             with self.server.lock:
@@ -208,6 +212,10 @@ class Handler(BaseHTTPRequestHandler):
                          "rate_limited": self.server.rate_limited,
                          "max_per_second": self.server.max_per_second}
             self.send_json(stats)
+        elif self.path == "/__arrivals":
+            with self.server.lock:
+                arrived = list(self.server.arrived)
+            self.send_json(arrived)
         else:
             self.send_text(404, "Not Found")
 
@@ -223,6 +231,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.server.arrivals.clear()
                 self.server.rate_limited = 0
                 self.server.max_per_second = 0
+                self.server.reset_at = time.monotonic()
+                self.server.arrived = []
             self.send_json({"connections": 0, "requests": 0})
             return
         self.count_connection()
