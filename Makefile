@@ -50,7 +50,7 @@ C_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/test_*.c))))
 # callers compiled against an older greenapi.h and linked to this library.
 FROZEN_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/frozen/test_*.c))))
 C_HEADERS := $(wildcard tests/c/*.h) include/greenapi.h
-FROZEN_HEADERS := $(wildcard tests/c/frozen/*.h)
+FROZEN_HEADERS := $(wildcard tests/c/frozen/*.h tests/c/frozen/*.inc)
 CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/cpp/test_*.cpp))))
 
 # Host pacing (the default) shares a client's rate with every client of its instance on the
