@@ -136,7 +136,7 @@ impl PyClient {
             o.max_body_bytes,
             o.allow_insecure_http,
             o.max_in_flight,
-            o.pacing.as_str(),
+            o.pacing.cache_key(),
         );
         (id_instance, values).into_pyobject(py)
     }
