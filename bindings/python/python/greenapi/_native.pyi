@@ -99,7 +99,8 @@ class ClientOptions(TypedDict, total=False):
     max_body_bytes: int  # 1048576
     allow_insecure_http: bool  # False
     max_in_flight: int  # 8
-    pacing: str  # 'host' ('process', or 'redis://[user:password@]host[:port][/db]')
+    # 'host', 'process' or 'redis://[user:password@]host[:port][/db]'
+    pacing: str  # 'host'
 
 @final
 class Client:
