@@ -108,11 +108,14 @@ test-rust: rust-tools
 rust-tools:
 	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
-	@# tests/dns.rs makes a network namespace with ip(8); tests/tls.rs runs openssl s_server.
-	@command -v ip >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 || { \
-		echo "installing iproute2 and openssl"; \
+	@# tests/dns.rs makes a network namespace with ip(8); tests/tls.rs runs openssl s_server;
+	@# tests/redis.rs (and the Python Redis pacing test) start redis-server.
+	@command -v ip >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 && \
+		command -v redis-server >/dev/null 2>&1 || { \
+		echo "installing iproute2, openssl and redis-server"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq iproute2 openssl </dev/null; }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq iproute2 openssl \
+			redis-server </dev/null; }
 
 valgrind-tool:
 	@command -v $(VALGRIND) >/dev/null 2>&1 || { \

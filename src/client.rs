@@ -61,6 +61,8 @@ struct PacingWanted {
     id_instance: String,
     rate_per_sec: f64,
     pacing: Pacing,
+    /// The longest wait for Redis.
+    connect_timeout: Duration,
 }
 
 /// Everything of a client that belongs to one process: the pool of open connections (a forked
@@ -74,10 +76,14 @@ pub(crate) struct ProcessState {
 }
 
 impl ProcessState {
+    /// The state of a new process; a Redis pacing is connected to here, and `strict` (at the
+    /// client's creation) makes a failure to connect an error, where a forked child paces on
+    /// the fallback until Redis answers.
     fn new(
         config: &Config,
         pacing: &PacingWanted,
         injection: &Arc<Injection>,
+        strict: bool,
     ) -> Result<ProcessState, Error> {
         let resolver = CachingResolver::new();
         let forget = resolver.forget_handle();
@@ -90,9 +96,20 @@ impl ProcessState {
             })
             .chain(tls::TlsConnector)
             .chain(InjectConnector(injection.clone()));
+        let pacer = Pacer::new(
+            &pacing.id_instance,
+            pacing.rate_per_sec,
+            &pacing.pacing,
+            pacing.connect_timeout,
+            &sockets,
+        )?;
+        match pacer.connect() {
+            Err(e) if strict => return Err(e),
+            _ => {}
+        }
         Ok(ProcessState {
             agent: Agent::with_parts(config.clone(), connector, resolver),
-            pacer: Pacer::new(&pacing.id_instance, pacing.rate_per_sec, pacing.pacing)?,
+            pacer,
             sockets,
             #[cfg(test)]
             resolved: forget,
@@ -151,9 +168,10 @@ impl Client {
         let pacing = PacingWanted {
             id_instance: id_instance.to_string(),
             rate_per_sec: options.rate_limit_per_sec,
-            pacing: options.pacing,
+            pacing: options.pacing.clone(),
+            connect_timeout: options.connect_timeout,
         };
-        let state = ProcessState::new(&config, &pacing, &injection)?;
+        let state = ProcessState::new(&config, &pacing, &injection, true)?;
         Ok(Client {
             state: PerProcess::new(state),
             config,
@@ -182,8 +200,9 @@ impl Client {
         &self.host
     }
 
-    /// The pacing in force in this process: the one asked for, or [`Pacing::Process`] when a
-    /// host pacing's file could not be used (or pacing is off).
+    /// The pacing in force in this process: the one asked for, [`Pacing::Host`] while a Redis
+    /// pacing cannot reach Redis, or [`Pacing::Process`] when a host pacing's file could not be
+    /// used (or pacing is off).
     pub fn pacing(&self) -> Pacing {
         self.state().pacer.in_force()
     }
@@ -250,7 +269,8 @@ impl Client {
     pub(crate) fn state(&self) -> &ProcessState {
         self.state.get(
             || {
-                let Ok(fresh) = ProcessState::new(&self.config, &self.pacing, &self.injection)
+                let Ok(fresh) =
+                    ProcessState::new(&self.config, &self.pacing, &self.injection, false)
                 else {
                     unreachable!("the rate was accepted when the client was made")
                 };

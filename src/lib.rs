@@ -50,6 +50,8 @@ pub use options::{
     MAX_IN_FLIGHT_LIMIT, MAX_RATE_LIMIT_PER_SEC, MAX_RETRIES_LIMIT, MAX_TIMEOUT_MS,
     MIN_RATE_LIMIT_PER_SEC, MIN_TIMEOUT_MS, Options,
 };
+#[cfg(feature = "redis")]
+pub use pacing::RedisUrl;
 pub use pacing::{PACING_MARGIN, Pacing};
 pub use validate::{MAX_CHAT_ID_BYTES, MIN_TOKEN_CHARS, normalize_chat_id};
 

@@ -47,7 +47,15 @@ pub struct Options {
     /// 1 to [`MAX_IN_FLIGHT_LIMIT`]. Pacing still spaces them.
     pub max_in_flight: u32,
     /// With whom the rate is shared: by default every client for the same instance on this
-    /// machine ([`Pacing::Host`]).
+    /// machine ([`Pacing::Host`]); [`Pacing::Process`] this client alone; with the `redis`
+    /// feature, `Pacing::Redis` (`Pacing::parse("redis://[user:password@]host[:port][/db]")`)
+    /// every client for the instance on every machine that uses that Redis (a GCRA script on
+    /// the server's clock, key `greenapi:getAvatar:<idInstance>`, expiring when idle). The
+    /// client connects when it is made: an unreachable Redis is [`crate::ErrorKind::Network`],
+    /// a bad URL or refused credentials [`crate::ErrorKind::InvalidArgument`]; no wait for
+    /// Redis is longer than `connect_timeout`. When Redis fails later, calls go on under host
+    /// pacing and Redis is tried again every few seconds ([`crate::Client::pacing`] says which
+    /// is in force). This `Debug` shows the URL without its password.
     pub pacing: Pacing,
 }
 

@@ -72,10 +72,10 @@ impl Client {
                 // The service asked the whole client to wait, not just this thread: the pause
                 // holds back every thread's next turn (every process's, with host pacing),
                 // this one's included, retried or not.
-                state.pacer.pause(d.min(MAX_RETRY_AFTER));
+                state.pacer.pause(d.min(MAX_RETRY_AFTER), |w| call.sleep(w));
             }
             if failure.error.http_status() == Some(429) {
-                state.pacer.slow_down();
+                state.pacer.slow_down(|w| call.sleep(w));
             }
             if failure.error.kind() == ErrorKind::Network
                 && call.failed_on_stale_connection()

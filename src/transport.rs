@@ -77,7 +77,7 @@ impl<In: Transport> Connector<In> for TcpConnector {
 
 /// Tries each address in turn. Every address but the last gets half the time left, so one
 /// address that does not answer cannot use up the whole budget.
-fn connect_any(
+pub(crate) fn connect_any(
     addrs: &[SocketAddr],
     end: Option<Instant>,
     reason: Timeout,

@@ -152,9 +152,10 @@ pub unsafe extern "C" fn ga_client_shutdown(client: *const ga_client) {
     });
 }
 
-/// The pacing in force for `client` in this process: `"host"` (shared by every client for its
-/// instance on this machine), or `"process"` (this client alone: asked for, pacing off, or a
-/// host pacing whose directory or file could not be used). A static string, never freed; NULL
+/// The pacing in force for `client` in this process: `"redis"` (a Redis pacing while Redis
+/// answers), `"host"` (shared by every client for its instance on this machine; also a Redis
+/// pacing while Redis cannot be reached), or `"process"` (this client alone: asked for, pacing
+/// off, or a host pacing whose directory or file could not be used). A static string, never freed; NULL
 /// for a NULL `client`.
 ///
 /// # Safety
@@ -166,6 +167,8 @@ pub unsafe extern "C" fn ga_client_pacing(client: *const ga_client) -> *const c_
         let client = unsafe { client_arg(client) }?;
         Ok(match client.pacing() {
             crate::Pacing::Host => c"host".as_ptr(),
+            #[cfg(feature = "redis")]
+            crate::Pacing::Redis(_) => c"redis".as_ptr(),
             _ => c"process".as_ptr(),
         })
     })

@@ -62,7 +62,14 @@ pub struct ga_client_options {
     /// every client for the same `id_instance` in every process of this user on this machine,
     /// through a small file in `$GREENAPI_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/greenapi`, else
     /// `/dev/shm/greenapi-<uid>` (when that cannot be used, the client paces alone:
-    /// `ga_client_pacing` says so); `"process"`: this client alone, in this process.
+    /// `ga_client_pacing` says so); `"process"`: this client alone, in this process;
+    /// `"redis://[user:password@]host[:port][/db]"`: every client for the same `id_instance`
+    /// on every machine that uses this Redis (port 6379 and database 0 by default; `%XX`
+    /// escapes in user and password; no TLS). The client connects when it is made: an
+    /// unreachable Redis is `GA_NETWORK`, a bad URL or refused credentials
+    /// `GA_INVALID_ARGUMENT` (no message shows the password); no wait for Redis is longer than
+    /// `connect_timeout_ms`. When Redis fails later, calls go on under host pacing
+    /// (`ga_client_pacing` says `"host"`) and Redis is tried again every few seconds.
     pub pacing: *const c_char,
 }
 

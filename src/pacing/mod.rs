@@ -3,19 +3,25 @@
 //! The service limits GetAvatar per instance, not per client, so by default ([`Pacing::Host`])
 //! every client for the same instance on this machine, in every process of the user, shares one
 //! pacing through a mapped file (`host.rs`); [`Pacing::Process`] keeps it per client. Either
-//! way the algorithm is the one of `turns.rs`, lock-free.
+//! way the algorithm is the one of `turns.rs`, lock-free. With `Pacing::Redis` (feature
+//! `redis`), every client of the instance on every machine that uses the same Redis shares it
+//! (`redis.rs`), and the client falls back to host pacing while Redis cannot be used.
 //!
 //! Turns are spaced [`MARGIN`] wider than `1 / rate`: pacing at exactly the limit leaves no room
 //! for the way requests arrive. A request that leaves a few tens of milliseconds late, followed
 //! by one that leaves on time, would put `rate + 1` arrivals into one second at the service.
 
 mod host;
+#[cfg(feature = "redis")]
+mod redis;
 mod turns;
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::error::Error;
+#[cfg(feature = "redis")]
+pub use redis::RedisUrl;
 use turns::Turns;
 
 /// How much wider than `1 / rate` turns are spaced: with 5 %, no one-second window sees more
@@ -26,7 +32,7 @@ pub const PACING_MARGIN: f64 = 0.05;
 use PACING_MARGIN as MARGIN;
 
 /// With whom a client shares its rate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Pacing {
     /// Every client for the same `idInstance`, in every process of this user on this machine.
@@ -34,30 +40,63 @@ pub enum Pacing {
     Host,
     /// This client alone, in this process (a forked child gets a pacing of its own).
     Process,
+    /// Every client for the same `idInstance` on every machine that uses this Redis (feature
+    /// `redis`). The client connects when it is made (an unreachable Redis or refused
+    /// credentials are an error then); when Redis fails later, it paces on the host pacing
+    /// until Redis answers again.
+    #[cfg(feature = "redis")]
+    Redis(RedisUrl),
 }
 
 impl Pacing {
-    /// `"host"` or `"process"`.
-    pub fn as_str(self) -> &'static str {
+    /// `"host"`, `"process"` or `"redis"`.
+    pub fn as_str(&self) -> &'static str {
         match self {
             Pacing::Host => "host",
             Pacing::Process => "process",
+            #[cfg(feature = "redis")]
+            Pacing::Redis(_) => "redis",
         }
     }
 
-    /// The pacing a name stands for: `"host"` or `"process"`.
+    /// The pacing a name stands for: `"host"`, `"process"` or
+    /// `"redis://[user:password@]host[:port][/db]"` (see [`RedisUrl::parse`]; without the
+    /// `redis` feature, an error). An error never repeats the name (a URL may hold a password).
     pub fn parse(name: &str) -> Result<Pacing, Error> {
         match name {
             "host" => Ok(Pacing::Host),
             "process" => Ok(Pacing::Process),
-            _ => Err(Error::invalid("pacing must be \"host\" or \"process\"")),
+            #[cfg(feature = "redis")]
+            _ if name.starts_with("redis") => Ok(Pacing::Redis(RedisUrl::parse(name)?)),
+            #[cfg(not(feature = "redis"))]
+            _ if name.starts_with("redis") => Err(Error::invalid(
+                "pacing by Redis needs greenapi built with its redis feature",
+            )),
+            _ => Err(Error::invalid(
+                "pacing must be \"host\", \"process\" or \"redis://[user:password@]host[:port][/db]\"",
+            )),
+        }
+    }
+
+    /// What tells two pacings apart without showing a password (Python's cache of clients).
+    #[cfg_attr(not(feature = "python"), allow(dead_code))]
+    pub(crate) fn cache_key(&self) -> String {
+        match self {
+            #[cfg(feature = "redis")]
+            Pacing::Redis(url) => url.cache_key(),
+            other => other.as_str().to_string(),
         }
     }
 }
 
+/// `host`, `process`, or the Redis URL without its password (`redis://***@host:port/db`).
 impl fmt::Display for Pacing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            #[cfg(feature = "redis")]
+            Pacing::Redis(url) => url.fmt(f),
+            other => f.write_str(other.as_str()),
+        }
     }
 }
 
@@ -71,21 +110,30 @@ enum Place {
 /// A client's pacing in one process.
 #[derive(Debug)]
 pub(crate) struct Pacer {
+    /// With Redis, the fallback while it cannot be used.
     place: Place,
     /// Nanoseconds between turns at the full rate, margin included; 0: pacing off.
     interval: u64,
+    #[cfg(feature = "redis")]
+    redis: Option<redis::Shared>,
 }
 
 impl Pacer {
     /// The pacing of a client for `id_instance` at `rate_per_sec` (0: off), shared as `pacing`
     /// asks when it can be: a host pacing whose file cannot be used is a process one
     /// ([`Pacer::in_force`] says which). An error only for a rate that is negative, not a
-    /// number, or too small for its interval to fit.
+    /// number, or too small for its interval to fit. A Redis pacing is not connected yet
+    /// ([`Pacer::connect`]); its fallback is the host pacing, and no wait for Redis is longer
+    /// than `timeout`. The Redis socket is put in `sockets` (a forked child closes its copy).
     pub(crate) fn new(
         id_instance: &str,
         rate_per_sec: f64,
-        pacing: Pacing,
+        pacing: &Pacing,
+        timeout: Duration,
+        sockets: &std::sync::Arc<crate::fork::Sockets>,
     ) -> Result<Pacer, Error> {
+        #[cfg(not(feature = "redis"))]
+        let _ = (timeout, sockets);
         let bad =
             || Error::invalid("rate_limit_per_sec must be 0 (off) or a positive finite number");
         if !rate_per_sec.is_finite() || rate_per_sec < 0.0 {
@@ -99,14 +147,38 @@ impl Pacer {
             u64::try_from(d.as_nanos()).map_err(|_| bad())?.max(1)
         };
         // Pacing off needs nothing shared: only a Retry-After holds a request back.
+        let host = || match host::open(id_instance) {
+            Ok(mapped) => Place::Shared(mapped),
+            Err(_) => Place::Own(Box::default()),
+        };
         let place = match pacing {
-            Pacing::Host if interval > 0 => match host::open(id_instance) {
-                Ok(mapped) => Place::Shared(mapped),
-                Err(_) => Place::Own(Box::default()),
-            },
+            Pacing::Host if interval > 0 => host(),
+            #[cfg(feature = "redis")]
+            Pacing::Redis(_) if interval > 0 => host(),
             _ => Place::Own(Box::default()),
         };
-        Ok(Pacer { place, interval })
+        Ok(Pacer {
+            place,
+            interval,
+            #[cfg(feature = "redis")]
+            redis: match pacing {
+                Pacing::Redis(url) if interval > 0 => {
+                    Some(redis::Shared::new(url, id_instance, timeout, sockets))
+                }
+                _ => None,
+            },
+        })
+    }
+
+    /// Connects to Redis, if this pacing uses it: the error says why it cannot (an unreachable
+    /// Redis is [`crate::ErrorKind::Network`], refused credentials or database
+    /// [`crate::ErrorKind::InvalidArgument`]; neither shows the password).
+    pub(crate) fn connect(&self) -> Result<(), Error> {
+        #[cfg(feature = "redis")]
+        if let Some(r) = &self.redis {
+            return r.connect();
+        }
+        Ok(())
     }
 
     fn turns(&self) -> &Turns {
@@ -116,8 +188,15 @@ impl Pacer {
         }
     }
 
-    /// The pacing in force: [`Pacing::Host`] only when the shared file is in use.
+    /// The pacing in force: `Pacing::Redis` while Redis answers, [`Pacing::Host`] only when
+    /// the shared file is in use.
     pub(crate) fn in_force(&self) -> Pacing {
+        #[cfg(feature = "redis")]
+        if let Some(r) = &self.redis
+            && r.is_up()
+        {
+            return Pacing::Redis(r.url().clone());
+        }
         match self.place {
             Place::Shared(_) => Pacing::Host,
             Place::Own(_) => Pacing::Process,
@@ -125,19 +204,50 @@ impl Pacer {
     }
 
     /// Waits for the next turn and takes it (see `Turns::acquire`).
-    pub(crate) fn acquire(&self, sleep: impl FnMut(Duration) -> bool) -> bool {
+    /// With Redis: the server's answer, slept here, until it gives the turn or cannot be
+    /// used (then the turn is the fallback's).
+    #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
+    pub(crate) fn acquire(&self, mut sleep: impl FnMut(Duration) -> bool) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(r) = &self.redis {
+            loop {
+                match r.take(self.interval, &mut sleep) {
+                    redis::Take::Taken => return true,
+                    redis::Take::Stopped => return false,
+                    redis::Take::Wait(d) => {
+                        if !sleep(d) {
+                            return false;
+                        }
+                    }
+                    redis::Take::Down => break,
+                }
+            }
+        }
         self.turns().acquire(self.interval, sleep)
     }
 
-    /// No request on this pacing starts before `pause` from now.
-    pub(crate) fn pause(&self, pause: Duration) {
+    /// No request on this pacing starts before `pause` from now. `sleep` is the call's (Redis
+    /// is told through it).
+    pub(crate) fn pause(&self, pause: Duration, mut sleep: impl FnMut(Duration) -> bool) {
         self.turns().pause(pause);
+        #[cfg(feature = "redis")]
+        if let Some(r) = &self.redis {
+            r.pause(pause, &mut sleep);
+        }
+        #[cfg(not(feature = "redis"))]
+        let _ = &mut sleep;
     }
 
     /// A 429 came back although this pacing held: every client on it slows down.
-    pub(crate) fn slow_down(&self) {
+    pub(crate) fn slow_down(&self, mut sleep: impl FnMut(Duration) -> bool) {
         if self.interval > 0 {
             self.turns().slow_down();
+            #[cfg(feature = "redis")]
+            if let Some(r) = &self.redis {
+                r.slow_down(&mut sleep);
+            }
         }
+        #[cfg(not(feature = "redis"))]
+        let _ = &mut sleep;
     }
 }

@@ -66,6 +66,11 @@ use crate::{Client, Options, Pacing};
 ///     a small file in $GREENAPI_RUNTIME_DIR, else $XDG_RUNTIME_DIR/greenapi, else
 ///     /dev/shm/greenapi-<uid> (where that cannot be used, the client paces alone: see the
 ///     pacing attribute). 'process': this client alone.
+///     'redis://[user:password@]host[:port][/db]': every client for the same id_instance on
+///     every machine that uses this Redis (port 6379, database 0 by default; no TLS). The
+///     client connects when it is made: an unreachable Redis raises TransportError, a bad URL
+///     or refused credentials InvalidArgumentError (never showing the password); when Redis
+///     fails later, calls go on under 'host' pacing and Redis is tried again every few seconds.
 ///
 /// Raises greenapi.InvalidArgumentError (also a ValueError) for a refused value and TypeError
 /// for a value of the wrong type. Nothing is sent until get_avatar() is called.
@@ -136,7 +141,7 @@ impl PyClient {
             o.max_body_bytes,
             o.allow_insecure_http,
             o.max_in_flight,
-            o.pacing.as_str(),
+            o.pacing.cache_key(),
         );
         (id_instance, values).into_pyobject(py)
     }
@@ -276,9 +281,10 @@ impl PyClient {
         self.inner.max_in_flight()
     }
 
-    /// The pacing in force in this process: 'host' (shared by every client for the instance
-    /// on this machine) or 'process' (this client alone: asked for, rate_limit=0, or a host
-    /// pacing whose directory or file could not be used).
+    /// The pacing in force in this process: 'redis' (a Redis pacing while Redis answers),
+    /// 'host' (shared by every client for the instance on this machine; also a Redis pacing
+    /// while Redis cannot be reached) or 'process' (this client alone: asked for,
+    /// rate_limit=0, or a host pacing whose directory or file could not be used).
     #[getter]
     fn pacing(&self) -> &'static str {
         self.inner.pacing().as_str()

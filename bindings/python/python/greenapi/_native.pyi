@@ -99,7 +99,8 @@ class ClientOptions(TypedDict, total=False):
     max_body_bytes: int  # 1048576
     allow_insecure_http: bool  # False
     max_in_flight: int  # 8
-    pacing: Literal["host", "process"]  # 'host'
+    # 'host', 'process' or 'redis://[user:password@]host[:port][/db]'
+    pacing: str  # 'host'
 
 @final
 class Client:
@@ -186,9 +187,10 @@ class Client:
     def max_in_flight(self) -> int:
         """The most requests of one batch in flight at once (the ``max_in_flight`` option)."""
     @property
-    def pacing(self) -> Literal["host", "process"]:
-        """The pacing in force in this process: ``'host'`` (shared by every client for the
-        instance on this machine) or ``'process'`` (this client alone)."""
+    def pacing(self) -> Literal["host", "process", "redis"]:
+        """The pacing in force in this process: ``'redis'`` (a Redis pacing while Redis
+        answers), ``'host'`` (shared by every client for the instance on this machine; also a
+        Redis pacing while Redis cannot be reached) or ``'process'`` (this client alone)."""
 
 @final
 class AvatarIterator:
