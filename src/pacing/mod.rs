@@ -14,7 +14,7 @@
 mod host;
 #[cfg(feature = "redis")]
 mod redis;
-mod turns;
+pub(crate) mod turns;
 
 use std::fmt;
 use std::time::Duration;

@@ -146,10 +146,11 @@ def _client_options_parser() -> argparse.ArgumentParser:
                        help="largest response body read (default 1048576)"),
         g.add_argument("--allow-insecure-http", action="store_true", default=None,
                        help="allow http:// to a host that is not loopback"),
-        g.add_argument("--pacing", choices=["host", "process"],
-                       default=os.environ.get("GREEN_API_PACING") or None,
-                       help="host: share the rate with every client of the instance on this "
-                            "machine (default); process: pace alone"),
+        g.add_argument("--pacing", metavar="HOW", default=os.environ.get("GREEN_API_PACING") or None,
+                       help="host (default): share the rate with every client of the instance "
+                            "on this machine; process: pace alone; redis://[user:password@]host"
+                            "[:port][/db]: share it through Redis (a password belongs in "
+                            "GREEN_API_PACING, not on a command line every user can see)"),
     ]
     p.set_defaults(client_options=[action.dest for action in options])
     p.add_argument("--format", choices=["json", "csv"], default="json",
