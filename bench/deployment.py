@@ -1,7 +1,9 @@
 """`make bench`, deployment part: 4 processes x 50 GetAvatar calls each, for one instance, against
 the stand-in enforcing the service's 10 requests per second strictly (`--strict-limit 10`: a
 request with 10 others in the second before it gets 429, every arrival counted). One row per
-client: greenapi with host pacing (the default) and with process pacing, the official Python
+client: greenapi with host pacing (the default), with process pacing and with Redis pacing
+(each process with a host-pacing directory of its own, as on machines of their own), the
+official Python
 client (whatsapp-api-client-python) and plain `requests`, each with its own defaults (greenapi
 retries twice; the others do not retry). Reports the wall time, the requests per second the
 stand-in saw, its 429s and the calls that failed; rewrites the `<!-- deployment -->` part of
@@ -29,7 +31,7 @@ ID = "1101000001"
 TOKEN = "standin-token-0123456789abcdef"
 PROCESSES = 4
 CALLS = int(os.environ.get("BENCH_DEPLOYMENT_CALLS", "50"))
-ROWS = ["greenapi host", "greenapi process", "official client", "requests"]
+ROWS = ["greenapi host", "greenapi process", "greenapi redis", "official client", "requests"]
 
 CHILD = """
 import sys
@@ -39,7 +41,9 @@ ids = [f"79{{k}}{{i:08d}}@c.us" for i in range(n)]
 failed = 0
 if row.startswith("greenapi"):
     import greenapi
-    c = greenapi.Client(ID, TOKEN, api_url=url, proxy="", pacing=row.split()[1])
+    import os
+    pacing = row.split()[1] if row != "greenapi redis" else os.environ["BENCH_REDIS_URL"]
+    c = greenapi.Client(ID, TOKEN, api_url=url, proxy="", pacing=pacing)
     for chat in ids:
         try:
             c.get_avatar(chat)
@@ -60,6 +64,14 @@ print(failed)
 """
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def log(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
@@ -73,14 +85,20 @@ def reset(url: str) -> None:
     urllib.request.urlopen(urllib.request.Request(url + "/__reset_stats", method="POST"), timeout=10).read()
 
 
-def run_row(row: str, url: str, work: Path) -> dict:
+def run_row(row: str, url: str, work: Path, redis_url: str) -> dict:
     reset(url)
-    env = dict(os.environ, GREENAPI_RUNTIME_DIR=str(work / row.replace(" ", "-")))
     script = CHILD.format(id=ID, token=TOKEN)
+
+    def env(k: int) -> dict:
+        # Redis's row: every process a host-pacing directory of its own, as if on machines of
+        # their own, so that only Redis joins them.
+        name = row.replace(" ", "-") + (f"-{k}" if row == "greenapi redis" else "")
+        return dict(os.environ, GREENAPI_RUNTIME_DIR=str(work / name), BENCH_REDIS_URL=redis_url)
+
     started = time.monotonic()
     children = [
         subprocess.Popen([sys.executable, "-c", script, row, url, str(CALLS), str(k)],
-                         stdout=subprocess.PIPE, text=True, env=env)
+                         stdout=subprocess.PIPE, text=True, env=env(k))
         for k in range(PROCESSES)
     ]
     failed = sum(int(c.communicate(timeout=600)[0].strip() or CALLS) for c in children)
@@ -156,6 +174,10 @@ def main() -> None:
     port_file = work / "port"
     server = subprocess.Popen([sys.executable, str(ROOT / "tests/standin/server.py"), "--strict-limit", "10",
                                "--port-file", str(port_file)], stdout=subprocess.DEVNULL)
+    redis_port = free_port()
+    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    redis_url = f"redis://127.0.0.1:{redis_port}"
     try:
         deadline = time.monotonic() + 20
         while not port_file.exists():
@@ -166,10 +188,12 @@ def main() -> None:
         results = []
         for row in ROWS:
             log(f"deployment: {row}")
-            results.append(run_row(row, url, work))
+            results.append(run_row(row, url, work, redis_url))
     finally:
         server.terminate()
         server.wait(10)
+        redis.terminate()
+        redis.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     text = table(results)
     print(text)

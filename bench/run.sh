@@ -15,6 +15,7 @@ command -v curl-config >/dev/null 2>&1 || missing+=(libcurl4-openssl-dev)
 command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/sbin/tinyproxy ] || missing+=(tinyproxy)
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing ${missing[*]} with apt-get"
     SUDO=""
