@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import re
 import signal
 import subprocess
@@ -101,9 +102,10 @@ def _python(url: str, calls: int = CALLS, retries: int = 0) -> "subprocess.Popen
     return subprocess.Popen([sys.executable, "-c", script, url], stdout=subprocess.PIPE, text=True)
 
 
-def _c(exe: Path, url: str, forks: int = 0) -> "subprocess.Popen[str]":
+def _c(exe: Path, url: str, forks: int = 0, pacing: Optional[str] = None) -> "subprocess.Popen[str]":
+    env = dict(os.environ, PACE_PACING=pacing) if pacing else None
     return subprocess.Popen([str(exe), url, ID_INSTANCE, TOKEN, str(CALLS), str(forks)],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, env=env)
 
 
 def _counts(procs: List["subprocess.Popen[str]"], timeout: float = 120) -> List[Dict[str, str]]:
@@ -217,3 +219,36 @@ def test_threads_and_a_batch_of_one_process_never_go_over(strict: Any, pacing_di
     assert all(isinstance(r, greenapi.Avatar) for r in results)
     s = _stats(url)
     assert s["requests"] == 300 and s["rate_limited"] == 0 and s["max_per_second"] <= 10, s
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A redis-server of the test's own on a free loopback port, persistence off."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(10)
+
+
+def test_forked_children_on_redis_pacing_make_their_own_connection(
+    strict: Any, pacing_dir: Path, pace_calls: Path, redis_url: str
+) -> None:
+    url = strict(10)
+    lines = _counts([_c(pace_calls, url, forks=3, pacing=redis_url)])
+    _assert_at_the_limit(url, lines, 4, extra=1)
+    # Each child, on a connection of its own (its parent's is never used), kept Redis pacing.
+    assert [line["pacing"] for line in lines] == ["redis"] * 4, lines

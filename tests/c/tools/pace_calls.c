@@ -1,9 +1,9 @@
 /*
  * A process of a deployment, for bindings/python/tests/test_deployment.py: N GetAvatar calls
  * with the default options (host pacing, 10 per second) but max_retries 0, after forking
- * FORKS children that make N calls each too. Prints "ok=<n> rate_limited=<n> other=<n>" for
- * itself (each child prints its own line) and exits 0 when every call of this process had an
- * answer.
+ * FORKS children that make N calls each too. Prints "ok=<n> rate_limited=<n> other=<n>
+ * pacing=<in force>" for itself (each child prints its own line) and exits 0 when every call of
+ * this process had an answer. PACE_PACING, when set, is the pacing option.
  *
  *     pace_calls URL ID TOKEN N [FORKS]
  */
@@ -35,7 +35,8 @@ static int calls(ga_client *client, int n)
         }
         ga_result_free(r);
     }
-    printf("ok=%d rate_limited=%d other=%d\n", ok, limited, other);
+    printf("ok=%d rate_limited=%d other=%d pacing=%s\n", ok, limited, other,
+           ga_client_pacing(client));
     fflush(stdout);
     return ok == n ? 0 : 1;
 }
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
     o.api_url = argv[1];
     o.proxy = "";
     o.max_retries = 0;
+    o.pacing = getenv("PACE_PACING");
     client = ga_client_new_with_options(argv[2], argv[3], &o, &code);
     if (client == NULL) {
         fprintf(stderr, "pace_calls: %s\n", ga_last_error_message());
