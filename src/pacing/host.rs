@@ -13,6 +13,8 @@ use std::ffi::CString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use super::turns::Turns;
 
@@ -20,30 +22,93 @@ use super::turns::Turns;
 const SIZE: usize = 4096;
 const _: () = assert!(size_of::<Turns>() <= SIZE);
 
-/// A mapping of an instance's pacing file.
+/// The pacing file of one instance, mapped, and mapped again when it is replaced, removed or
+/// cut short under the client (logind's `RemoveIPC` removes a user's files in /dev/shm when
+/// their last session ends; a careless `> file` truncates it).
 #[derive(Debug)]
 pub(crate) struct Mapped {
+    path: CString,
+    /// `None` once the file could not be mapped again: the client then paces alone.
+    current: RwLock<Option<Arc<Mapping>>>,
+    /// When the path was last looked up to see that it is still the file mapped.
+    looked_at: AtomicU64,
+}
+
+/// One mapping of the file, and the descriptor it was made from.
+#[derive(Debug)]
+pub(crate) struct Mapping {
     turns: *const Turns,
+    fd: libc::c_int,
+    identity: (libc::dev_t, libc::ino_t),
 }
 
 // SAFETY: the mapping is only ever reached through `&Turns`, whose fields are atomics, and it
-// lives until `Drop`.
-unsafe impl Send for Mapped {}
+// lives until `Drop`; the descriptor is only queried.
+unsafe impl Send for Mapping {}
 // SAFETY: as above.
-unsafe impl Sync for Mapped {}
+unsafe impl Sync for Mapping {}
 
-impl Mapped {
-    pub(crate) fn turns(&self) -> &Turns {
-        // SAFETY: a live, page-aligned, shared mapping of SIZE bytes (see `open`); all-zero
-        // bytes, what a new file holds, are a valid `Turns`.
+impl std::ops::Deref for Mapping {
+    type Target = Turns;
+
+    fn deref(&self) -> &Turns {
+        // SAFETY: a live, page-aligned, shared mapping of SIZE bytes (see `map`), whose blocks
+        // are allocated; all-zero bytes, what a new file holds, are a valid `Turns`.
         unsafe { &*self.turns }
     }
 }
 
-impl Drop for Mapped {
+impl Drop for Mapping {
     fn drop(&mut self) {
-        // SAFETY: the mapping made in `open`, used by nothing after this.
-        unsafe { libc::munmap(self.turns.cast_mut().cast(), SIZE) };
+        // SAFETY: the mapping and descriptor made in `map`, used by nothing after this.
+        unsafe {
+            libc::munmap(self.turns.cast_mut().cast(), SIZE);
+            libc::close(self.fd);
+        }
+    }
+}
+
+/// How often the path is looked up again (the descriptor is asked at every turn).
+const LOOK_EVERY: u64 = 1_000_000_000;
+
+impl Mapped {
+    /// The mapping to use now: the same one while it is still the file at the path, whole;
+    /// else the file mapped again; `None` when that fails.
+    pub(crate) fn current(&self) -> Option<Arc<Mapping>> {
+        let mapping = self
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()?;
+        if self.still_good(&mapping) {
+            return Some(mapping);
+        }
+        let fresh = open_path(&self.path).ok().map(Arc::new);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+        fresh
+    }
+
+    fn still_good(&self, m: &Mapping) -> bool {
+        // SAFETY: all-zero bytes are a valid `stat`, which fstat fills in.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: our descriptor and a writable stat.
+        if unsafe { libc::fstat(m.fd, &raw mut st) } != 0
+            || st.st_nlink == 0
+            || (st.st_size as usize) < SIZE
+        {
+            return false;
+        }
+        let now = super::turns::now_ns();
+        let looked = self.looked_at.load(Ordering::Acquire);
+        if now.saturating_sub(looked) < LOOK_EVERY
+            || self
+                .looked_at
+                .compare_exchange(looked, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return true;
+        }
+        lstat(&self.path).is_ok_and(|st| (st.st_dev, st.st_ino) == m.identity)
     }
 }
 
@@ -112,6 +177,16 @@ pub(crate) fn open(id_instance: &str) -> io::Result<Mapped> {
     let dir = dir();
     own_dir(&dir)?;
     let path = c_path(&dir.join(format!("getAvatar-{id_instance}.v1")))?;
+    let mapping = open_path(&path)?;
+    Ok(Mapped {
+        path,
+        current: RwLock::new(Some(Arc::new(mapping))),
+        looked_at: AtomicU64::new(super::turns::now_ns()),
+    })
+}
+
+/// Opens (making it when missing) and maps the file at `path`.
+fn open_path(path: &CString) -> io::Result<Mapping> {
     // SAFETY: a NUL-terminated path; O_NOFOLLOW refuses a symlink in the file's place.
     let fd = unsafe {
         libc::open(
@@ -124,12 +199,15 @@ pub(crate) fn open(id_instance: &str) -> io::Result<Mapped> {
         return Err(io::Error::last_os_error());
     }
     let mapped = map(fd);
-    // SAFETY: our descriptor; the mapping (if any) outlives it.
-    unsafe { libc::close(fd) };
+    if mapped.is_err() {
+        // SAFETY: our descriptor, not kept.
+        unsafe { libc::close(fd) };
+    }
     mapped
 }
 
-fn map(fd: libc::c_int) -> io::Result<Mapped> {
+/// Maps `fd`, which the mapping then owns.
+fn map(fd: libc::c_int) -> io::Result<Mapping> {
     // SAFETY: all-zero bytes are a valid `stat`, which fstat fills in.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: our descriptor and a writable stat.
@@ -144,10 +222,13 @@ fn map(fd: libc::c_int) -> io::Result<Mapped> {
         ));
     }
     // A new file is empty: grown to the page, it reads as zeros, a fresh pacing. Two processes
-    // growing it at once grow it to the same size.
+    // growing it at once grow it to the same size. Allocated, not just grown: a page of a
+    // sparse file on a full tmpfs would kill the process (SIGBUS) at its first write; a
+    // filesystem with no room refuses here instead, and the client paces alone.
     // SAFETY: our descriptor.
-    if (st.st_size as usize) < SIZE && unsafe { libc::ftruncate(fd, SIZE as libc::off_t) } != 0 {
-        return Err(io::Error::last_os_error());
+    let rc = unsafe { libc::posix_fallocate(fd, 0, SIZE as libc::off_t) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
     }
     // SAFETY: a shared read-write mapping of SIZE bytes of our descriptor, at an address the
     // kernel chooses (page-aligned).
@@ -164,7 +245,9 @@ fn map(fd: libc::c_int) -> io::Result<Mapped> {
     if p == libc::MAP_FAILED {
         return Err(io::Error::last_os_error());
     }
-    Ok(Mapped {
+    Ok(Mapping {
         turns: p.cast_const().cast(),
+        fd,
+        identity: (st.st_dev, st.st_ino),
     })
 }

@@ -100,11 +100,29 @@ impl fmt::Display for Pacing {
     }
 }
 
-/// Where a client's [`Turns`] are.
+/// Where a client's [`Turns`] are: its own, or the host's file (with its own as the fallback
+/// should the file become unusable).
 #[derive(Debug)]
 enum Place {
     Own(Box<Turns>),
-    Shared(host::Mapped),
+    Shared(host::Mapped, Box<Turns>),
+}
+
+/// The turns in use for one operation.
+enum InUse<'a> {
+    Own(&'a Turns),
+    Shared(std::sync::Arc<host::Mapping>),
+}
+
+impl std::ops::Deref for InUse<'_> {
+    type Target = Turns;
+
+    fn deref(&self) -> &Turns {
+        match self {
+            InUse::Own(t) => t,
+            InUse::Shared(m) => m,
+        }
+    }
 }
 
 /// A client's pacing in one process.
@@ -148,7 +166,7 @@ impl Pacer {
         };
         // Pacing off needs nothing shared: only a Retry-After holds a request back.
         let host = || match host::open(id_instance) {
-            Ok(mapped) => Place::Shared(mapped),
+            Ok(mapped) => Place::Shared(mapped, Box::default()),
             Err(_) => Place::Own(Box::default()),
         };
         let place = match pacing {
@@ -181,10 +199,10 @@ impl Pacer {
         Ok(())
     }
 
-    fn turns(&self) -> &Turns {
+    fn turns(&self) -> InUse<'_> {
         match &self.place {
-            Place::Own(t) => t,
-            Place::Shared(m) => m.turns(),
+            Place::Own(t) => InUse::Own(t),
+            Place::Shared(m, own) => m.current().map_or(InUse::Own(own), InUse::Shared),
         }
     }
 
@@ -197,9 +215,9 @@ impl Pacer {
         {
             return Pacing::Redis(r.url().clone());
         }
-        match self.place {
-            Place::Shared(_) => Pacing::Host,
-            Place::Own(_) => Pacing::Process,
+        match self.turns() {
+            InUse::Shared(_) => Pacing::Host,
+            InUse::Own(_) => Pacing::Process,
         }
     }
 

@@ -3,8 +3,10 @@
 //! process killed at any moment, or a thread of a parent caught by a fork, holds nothing the
 //! others would wait for.
 //!
-//! Times are nanoseconds of `CLOCK_MONOTONIC`, which is one clock for every process of the
-//! machine (Rust's `Instant` reads it too).
+//! Times are nanoseconds of `CLOCK_MONOTONIC`, one clock for every process of the machine in
+//! one boot and time namespace (Rust's `Instant` reads it too). A file kept across a reboot (a
+//! `GREENAPI_RUNTIME_DIR` on disk), or shared into another time namespace, holds times of
+//! another clock: [`Turns::forget_other_clocks`] discards what lies too far ahead of now.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -20,6 +22,11 @@ const RECOVER_EVERY: u64 = 10_000_000_000;
 /// A slow-down also pauses the pacing this long: a 429 without `Retry-After` says the
 /// service's window is full, and a second with nothing sent empties it.
 const CLEAR_WINDOW: u64 = 1_000_000_000;
+/// The longest pause anyone writes: a `Retry-After` is cut to 10 s, a slow-down's is a second.
+const MAX_PAUSE: u64 = 11_000_000_000;
+/// How many of the longest turn (the slowest share of the interval) the last turn may lie ahead
+/// of now before it is taken for another clock's.
+const AHEAD: u64 = 64;
 /// 429s closer together than this are one episode and halve the rate once: the requests
 /// already in flight when the first came back will be refused too.
 const EPISODE: u64 = 1_000_000_000;
@@ -65,6 +72,7 @@ impl Turns {
     pub(crate) fn acquire(&self, interval: u64, mut sleep: impl FnMut(Duration) -> bool) -> bool {
         loop {
             let now = now_ns();
+            self.forget_other_clocks(now, interval);
             let last = self.last.load(Ordering::Acquire);
             let step = if interval == 0 {
                 0
@@ -92,6 +100,31 @@ impl Turns {
                 .is_ok()
             {
                 return true;
+            }
+        }
+    }
+
+    /// Times no clock of this boot wrote: a last turn more than [`AHEAD`] of the longest turns
+    /// ahead, a pause longer than anyone asks for, a slow-down or a change in the future. Each
+    /// is reset (by compare-and-swap: a client that just wrote a good value keeps it).
+    fn forget_other_clocks(&self, now: u64, interval: u64) {
+        let longest = interval.saturating_mul(FULL / LEAST).max(1);
+        let last = self.last.load(Ordering::Acquire);
+        if last > now.saturating_add(longest.saturating_mul(AHEAD)) {
+            let _ = self
+                .last
+                .compare_exchange(last, 0, Ordering::AcqRel, Ordering::Acquire);
+        }
+        let pause = self.pause_until.load(Ordering::Acquire);
+        if pause > now.saturating_add(MAX_PAUSE) {
+            let _ =
+                self.pause_until
+                    .compare_exchange(pause, 0, Ordering::AcqRel, Ordering::Acquire);
+        }
+        for at in [&self.slowed_at, &self.changed_at] {
+            let t = at.load(Ordering::Acquire);
+            if t > now {
+                let _ = at.compare_exchange(t, 0, Ordering::AcqRel, Ordering::Acquire);
             }
         }
     }

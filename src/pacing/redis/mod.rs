@@ -61,6 +61,13 @@ local share = tonumber(h[3]) or 1024
 local slowed_at = tonumber(h[4]) or 0
 local changed_at = tonumber(h[5]) or 0
 local dirty = false
+-- Times ahead of the server's clock were written under another clock (a clock stepped back,
+-- a failover to a server behind, a restored hash): forgotten, or no turn would ever be due.
+local step_max = interval * 64 * 64
+if last > now + step_max then last = 0; dirty = true end
+if pause_until > now + 22000000 then pause_until = 0; dirty = true end
+if slowed_at > now then slowed_at = 0; dirty = true end
+if changed_at > now then changed_at = now; dirty = true end
 if pause > 0 and now + pause > pause_until then
   pause_until = now + pause
   dirty = true

@@ -1,4 +1,4 @@
-//! Review repro: a host-pacing file whose times come from another CLOCK_MONOTONIC (the
+//! A regression test for what a review found (the library now copes; see src/pacing): a host-pacing file whose times come from another CLOCK_MONOTONIC (the
 //! previous boot, with GREENAPI_RUNTIME_DIR on a disk that outlives a reboot, as the README
 //! suggests for sharing between users; or another time namespace) holds every call back until
 //! that clock's "last turn" plus an interval: days after a reboot of a machine that had been up

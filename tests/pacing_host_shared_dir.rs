@@ -1,8 +1,7 @@
-//! Review repro: README's Deployments says "Processes of different users do not share (each
-//! has its own directory); give them one with GREENAPI_RUNTIME_DIR if they must." They cannot:
-//! `host.rs` refuses a directory with any group or other access, a directory of another user,
-//! and a file of another user, so a directory two users can both use is never used, and
-//! each client silently paces alone ("process"), at the full rate each.
+//! Host pacing never uses a directory other users can reach: a member of the group could stall
+//! or speed up every client of the instance by writing the file. A group-shared
+//! `GREENAPI_RUNTIME_DIR` is refused, and the client says so: it paces alone ("process"), as
+//! the README's Deployments section states (processes of different users share no pacing).
 
 mod support;
 
@@ -14,7 +13,7 @@ use support::{Reply, Server, TOKEN};
 const ID: &str = "1101000095";
 
 #[test]
-fn a_runtime_dir_shared_by_a_group_is_used() {
+fn a_runtime_dir_shared_by_a_group_is_refused_and_said_so() {
     let dir = std::env::temp_dir().join(format!("greenapi-review-shared-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir(&dir).unwrap();
@@ -34,7 +33,7 @@ fn a_runtime_dir_shared_by_a_group_is_used() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
         in_force,
-        Pacing::Host,
-        "GREENAPI_RUNTIME_DIR given to share the pacing between users is not used"
+        Pacing::Process,
+        "a directory open to the group was used for host pacing"
     );
 }

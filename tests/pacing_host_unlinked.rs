@@ -1,4 +1,4 @@
-//! Review repro: a client maps its host-pacing file once, at creation, and never looks at the
+//! A regression test for what a review found (the library now copes; see src/pacing): a client maps its host-pacing file once, at creation, and never looks at the
 //! path again. When the file is removed while processes use it (systemd-logind's default
 //! RemoveIPC=yes empties /dev/shm of a user's files, directories included, when the user's last
 //! session ends; logind removes $XDG_RUNTIME_DIR then too; tmpfiles ages /tmp), clients made

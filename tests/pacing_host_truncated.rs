@@ -1,4 +1,4 @@
-//! Review repro: the host-pacing file is mapped MAP_SHARED and never checked again. When it
+//! A regression test for what a review found (the library now copes; see src/pacing): the host-pacing file is mapped MAP_SHARED and never checked again. When it
 //! shrinks under a running process (anyone of the user truncating it: `: > file`, a cleanup
 //! script, a tool that rewrites it; or, with the same fault, a full tmpfs that cannot give the
 //! sparse page grown by `ftruncate` a block), the next touch of the mapping is a SIGBUS: the

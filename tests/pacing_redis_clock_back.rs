@@ -1,4 +1,4 @@
-//! Review repro: the Redis pacing keeps `last` and `pause_until` in the server's wall clock
+//! A regression test for what a review found (the library now copes; see src/pacing): the Redis pacing keeps `last` and `pause_until` in the server's wall clock
 //! (`TIME`). When that clock goes back (an NTP step, a failover to a replica whose clock is
 //! behind, a restore of the hash onto another server), a `last` ahead of the new clock holds
 //! every client of the instance on every machine back by the difference: the script answers
