@@ -7,7 +7,7 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 
-use greenapi::{Client, Options, Pacing};
+use greenapi::{Client, Pacing};
 use support::{Reply, Server, TOKEN};
 
 const ID: &str = "1101000095";
@@ -23,11 +23,7 @@ fn a_runtime_dir_shared_by_a_group_is_refused_and_said_so() {
     unsafe { std::env::set_var("GREENAPI_RUNTIME_DIR", &dir) };
     let server =
         Server::start(|_, _| Reply::json(200, r#"{"existsWhatsapp":true,"urlAvatar":""}"#));
-    let opts = Options {
-        rate_limit_per_sec: 10.0,
-        pacing: Pacing::Host,
-        ..support::opts(&server.url())
-    };
+    let opts = support::host_paced(&server.url());
     let client = Client::with_options(ID, TOKEN, &opts).unwrap();
     let in_force = client.pacing();
     let _ = std::fs::remove_dir_all(&dir);

@@ -8,7 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use greenapi::{Client, Options, Pacing};
+use greenapi::{Client, Pacing};
 use support::{Reply, Server, TOKEN};
 
 const ID: &str = "1101000091";
@@ -46,11 +46,7 @@ fn a_pacing_file_from_the_previous_boot_blocks_every_call() {
 
     let server =
         Server::start(|_, _| Reply::json(200, r#"{"existsWhatsapp":true,"urlAvatar":""}"#));
-    let opts = Options {
-        rate_limit_per_sec: 10.0,
-        pacing: Pacing::Host,
-        ..support::opts(&server.url())
-    };
+    let opts = support::host_paced(&server.url());
     let client = Client::with_options(ID, TOKEN, &opts).unwrap();
     assert_eq!(client.pacing(), Pacing::Host, "the file is in use");
     let start = Instant::now();

@@ -10,9 +10,9 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use greenapi::{Client, Options, Pacing};
+use greenapi::{Client, Pacing};
 use support::{Reply, Server, TOKEN};
 
 const ID: &str = "1101000094";
@@ -32,11 +32,7 @@ fn clients_made_after_the_file_was_removed_pace_apart() {
         log.lock().unwrap().push(Instant::now());
         Reply::json(200, r#"{"existsWhatsapp":true,"urlAvatar":""}"#)
     });
-    let opts = Options {
-        rate_limit_per_sec: 10.0,
-        pacing: Pacing::Host,
-        ..support::opts(&server.url())
-    };
+    let opts = support::host_paced(&server.url());
     let old = Client::with_options(ID, TOKEN, &opts).unwrap();
     // The session ends: the user's files go (the directory stays, or is made again).
     std::fs::remove_file(dir.join(format!("getAvatar-{ID}.v1"))).unwrap();
@@ -53,17 +49,7 @@ fn clients_made_after_the_file_was_removed_pace_apart() {
         }
     });
     let _ = std::fs::remove_dir_all(&dir);
-    let mut t = arrivals.lock().unwrap().clone();
-    t.sort();
-    let most = (0..t.len())
-        .map(|i| {
-            t[i..]
-                .iter()
-                .take_while(|&&x| x - t[i] < Duration::from_secs(1))
-                .count()
-        })
-        .max()
-        .unwrap();
+    let most = support::most_in_one_second(&arrivals.lock().unwrap());
     assert!(
         most <= 10,
         "{most} requests in one second from two host-paced clients of one instance"

@@ -117,17 +117,7 @@ fn timed_server() -> (Server, Arc<Mutex<Vec<Instant>>>) {
 
 /// The most arrivals in any one-second window.
 fn max_per_second(arrivals: &[Instant]) -> usize {
-    let mut t = arrivals.to_vec();
-    t.sort();
-    (0..t.len())
-        .map(|i| {
-            t[i..]
-                .iter()
-                .take_while(|&&x| x - t[i] < Duration::from_secs(1))
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
+    support::most_in_one_second(arrivals)
 }
 
 fn redis_opts(url: &str, redis: &str) -> Options {

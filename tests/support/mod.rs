@@ -24,6 +24,31 @@ pub const ID: &str = "1101000001";
 /// checks (fuzz/checks.rs, whose committed corpus spells their token out) have their own.
 pub const TOKEN: &str = "d75b3a66374942c5b3c019c698abc2067e151558acbd4123";
 
+/// Options for a client of the loopback server at `url` paced at 10 per second with host
+/// pacing (the test sets GREENAPI_RUNTIME_DIR to a directory of its own first).
+pub fn host_paced(url: &str) -> Options {
+    Options {
+        rate_limit_per_sec: 10.0,
+        pacing: greenapi::Pacing::Host,
+        ..opts(url)
+    }
+}
+
+/// The most of `arrivals` within any one second.
+pub fn most_in_one_second(arrivals: &[std::time::Instant]) -> usize {
+    let mut t = arrivals.to_vec();
+    t.sort();
+    (0..t.len())
+        .map(|i| {
+            t[i..]
+                .iter()
+                .take_while(|&&x| x - t[i] < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// Options for a client of the loopback server at `url`: no pacing (and a test that turns it
 /// on paces alone: "process", not shared with the other tests), no proxy from the
 /// environment, everything else the default.
