@@ -128,3 +128,41 @@ def serving(server: HTTPServerT) -> Iterator[HTTPServerT]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def redis_server(*args: str) -> Iterator[int]:
+    """A redis-server of a test's own on a free loopback port, persistence off; its port."""
+    import shutil
+    import socket
+
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is missing (make rust-tools installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        end = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < end, "redis-server did not start"
+                time.sleep(0.02)
+        yield port
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def pacing_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A host-pacing directory of the test's own (GREENAPI_RUNTIME_DIR)."""
+    d = tmp_path / "pacing"
+    d.mkdir(mode=0o700)
+    monkeypatch.setenv("GREENAPI_RUNTIME_DIR", str(d))
+    return d

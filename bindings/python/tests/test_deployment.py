@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 
 import greenapi
-from conftest import ID_INSTANCE, ROOT, TOKEN
+from conftest import ID_INSTANCE, ROOT, TOKEN, redis_server
 
 CALLS = 50
 
@@ -55,13 +55,6 @@ def strict(tmp_path: Path) -> Iterator[Any]:
     for s in servers:
         s.terminate()
         s.wait(10)
-
-
-@pytest.fixture
-def pacing_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "pacing"
-    monkeypatch.setenv("GREENAPI_RUNTIME_DIR", str(d))
-    return d
 
 
 @pytest.fixture(scope="module")
@@ -222,26 +215,9 @@ def test_threads_and_a_batch_of_one_process_never_go_over(strict: Any, pacing_di
 
 
 @pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    """A redis-server of the test's own on a free loopback port, persistence off."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(10)
+def redis_url() -> Iterator[str]:
+    with redis_server() as port:
+        yield f"redis://127.0.0.1:{port}"
 
 
 def test_forked_children_on_redis_pacing_make_their_own_connection(

@@ -3,16 +3,14 @@
 the pacing attribute, the option's cache key, refused and missing passwords that are never
 shown, and an unreachable Redis. The cross-process, kill and restart cases are in tests/redis.rs."""
 
-import shutil
 import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 import greenapi
+from conftest import redis_server
 
 PASSWORD = "pw-Py7Lq2Vx"
 
@@ -20,39 +18,13 @@ PASSWORD = "pw-Py7Lq2Vx"
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def redis() -> Iterator[int]:
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is missing (make rust-tools installs it)")
-    port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--requirepass", PASSWORD],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        end = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < end, "redis-server did not start"
-                time.sleep(0.02)
+    with redis_server("--requirepass", PASSWORD) as port:
         yield port
-    finally:
-        proc.kill()
-        proc.wait()
-
-
-@pytest.fixture
-def pacing_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "pacing"
-    d.mkdir(mode=0o700)
-    monkeypatch.setenv("GREENAPI_RUNTIME_DIR", str(d))
-    return d
 
 
 def test_a_redis_pacing_is_in_force_and_never_shows_its_password(
