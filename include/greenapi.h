@@ -129,8 +129,9 @@ typedef struct ga_client_options {
    */
   uint32_t max_retries;
   /**
-   * Requests per second shared by every thread using the client (default 10, the service's
-   * documented getAvatar limit): 0 turns pacing off, else 1.0/3600 (one an hour) to 10000.
+   * Requests per second shared by every thread using the client, and by the other clients of
+   * the instance as `pacing` says (default 10, the service's documented getAvatar limit; turns
+   * are spaced 5 % wider): 0 turns pacing off, else 1.0/3600 (one an hour) to 10000.
    */
   double rate_limit_per_sec;
   /**

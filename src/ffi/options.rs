@@ -39,8 +39,9 @@ pub struct ga_client_options {
     pub connect_timeout_ms: u32,
     /// Retries after the first attempt (default 2, at most 10).
     pub max_retries: u32,
-    /// Requests per second shared by every thread using the client (default 10, the service's
-    /// documented getAvatar limit): 0 turns pacing off, else 1.0/3600 (one an hour) to 10000.
+    /// Requests per second shared by every thread using the client, and by the other clients of
+    /// the instance as `pacing` says (default 10, the service's documented getAvatar limit; turns
+    /// are spaced 5 % wider): 0 turns pacing off, else 1.0/3600 (one an hour) to 10000.
     pub rate_limit_per_sec: f64,
     /// `User-Agent` header. NULL: `greenapi/<version>`.
     pub user_agent: *const c_char,
