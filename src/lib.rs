@@ -15,6 +15,7 @@ mod avatar;
 mod batch;
 mod call;
 mod client;
+mod dispatch;
 mod error;
 mod failure;
 mod fork;
