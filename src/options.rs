@@ -43,8 +43,11 @@ pub struct Options {
     pub max_body_bytes: u64,
     /// Allow plain `http://` to a host that is not loopback (the token would travel in clear).
     pub allow_insecure_http: bool,
-    /// How many requests of one batch ([`crate::Client::batch`]) are on the wire at once, from
-    /// 1 to [`MAX_IN_FLIGHT_LIMIT`]. Pacing still spaces them.
+    /// The most requests of this client on the wire at once, in this process: every batch
+    /// ([`crate::Client::batch`]) and single call together, 1 to [`MAX_IN_FLIGHT_LIMIT`].
+    /// Under pacing, fewer are sent: about rate x recent latency x 1.5 (Little's law, with
+    /// headroom), halved while the service pushes back; with pacing off, this is the bound. It
+    /// also bounds the client's worker threads.
     pub max_in_flight: u32,
     /// With whom the rate is shared: by default every client for the same instance on this
     /// machine ([`Pacing::Host`]); [`Pacing::Process`] this client alone; with the `redis`
@@ -84,9 +87,9 @@ pub const MAX_RATE_LIMIT_PER_SEC: f64 = 10_000.0;
 /// Largest `max_body_bytes`: 1 GiB. A GetAvatar answer is a few hundred bytes, and the whole
 /// body is held in memory.
 pub const MAX_BODY_BYTES_LIMIT: u64 = 1 << 30;
-/// Requests of one batch on the wire at once: enough to fill the service's 10 per second over
-/// a slow link without a crowd of threads.
-pub const DEFAULT_MAX_IN_FLIGHT: u32 = 8;
+/// Requests of a client on the wire at once: at 10 per second, enough for answers that take 4
+/// seconds (the in-flight target follows the latency below this).
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 64;
 /// Largest `max_in_flight`: each request in flight is a thread and a connection.
 pub const MAX_IN_FLIGHT_LIMIT: u32 = 256;
 

@@ -2,53 +2,19 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use greenapi::{Client, ErrorKind, Item, Options};
-use support::{ID, Reply, Server, TOKEN};
+use support::{ID, Reply, Server, TOKEN, asked, counting_server};
 
 fn opts(url: &str) -> Options {
     Options {
         timeout: Duration::from_secs(10),
         max_retries: 0,
         ..support::opts(url)
-    }
-}
-
-/// The chat id a request asked for.
-fn asked(body: &[u8]) -> String {
-    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
-    v["chatId"].as_str().unwrap().to_string()
-}
-
-/// Answers with the chat id in the URL, after `delay`, counting requests in flight at once.
-struct Counting {
-    server: Server,
-    most_in_flight: Arc<AtomicUsize>,
-}
-
-fn counting_server(delay: Duration) -> Counting {
-    let now = Arc::new(AtomicUsize::new(0));
-    let most = Arc::new(AtomicUsize::new(0));
-    let (n, m) = (now.clone(), most.clone());
-    let server = Server::start(move |r, _| {
-        let inside = n.fetch_add(1, Ordering::SeqCst) + 1;
-        m.fetch_max(inside, Ordering::SeqCst);
-        thread::sleep(delay);
-        n.fetch_sub(1, Ordering::SeqCst);
-        let id = asked(&r.body);
-        if id == "500@c.us" {
-            Reply::json(500, "{}")
-        } else {
-            Reply::json(200, &format!(r#"{{"urlAvatar":"https://x/{id}"}}"#))
-        }
-    });
-    Counting {
-        server,
-        most_in_flight: most,
     }
 }
 

@@ -56,10 +56,12 @@ use crate::{Client, Options, Pacing};
 ///     raises BadResponseError with code "body_too_large".
 /// allow_insecure_http=False
 ///     Allow plain http:// to a host that is not loopback (the token would travel in clear).
-/// max_in_flight=8
-///     Requests of one get_avatars() or iter_avatars() batch in flight at once, each on a
-///     worker thread of its own: 1 to 256 (an AsyncClient also runs at most this many single
-///     calls at once). The pacing (rate_limit) still applies to all of them together.
+/// max_in_flight=64
+///     The most requests of this client in flight at once in this process, every batch
+///     and single call together: 1 to 256 (it also bounds the client's worker threads, and an
+///     AsyncClient runs at most this many single calls at once). Under pacing fewer are
+///     sent: about rate_limit x recent latency x 1.5, so that slow answers still keep the
+///     pace; with rate_limit=0 this is the bound.
 /// pacing='host'
 ///     With whom rate_limit is shared. 'host': every client for the same id_instance in every
 ///     process of this user on this machine (gunicorn or Celery workers, a cron job), through
@@ -92,7 +94,7 @@ impl PyClient {
     // also means the default.
     #[new]
     #[pyo3(
-        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False, max_in_flight=8, pacing='host')"
+        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False, max_in_flight=64, pacing='host')"
     )]
     #[pyo3(signature = (id_instance, api_token_instance, **options))]
     fn new(
@@ -198,8 +200,11 @@ impl PyClient {
     ///     result. An exception it raises stops the batch (requests in flight are interrupted)
     ///     and propagates.
     ///
-    /// Up to max_in_flight requests are in flight at once, on worker threads, in the client's
-    /// pacing (shared with every other call of this client). The GIL is released while
+    /// The entries are sent by the client's worker threads, in the client's pacing, taking
+    /// turns with every other call of this client (a single call made meanwhile waits a few
+    /// turns, not behind the batch); at most max_in_flight in flight, fewer while the
+    /// answers come fast. No new request starts while more than a few results wait to be
+    /// taken. The GIL is released while
     /// waiting. A signal (Ctrl-C) stops the batch within about 0.1 s and its handler's
     /// exception (KeyboardInterrupt) is raised; no thread is left running. A chat_ids that is
     /// not an iterable of str raises TypeError, before anything is sent.
@@ -275,7 +280,8 @@ impl PyClient {
         self.inner.host()
     }
 
-    /// The most requests of one batch in flight at once (the max_in_flight option).
+    /// The most requests of this client in flight at once, batches and single calls together
+    /// (the max_in_flight option).
     #[getter]
     fn max_in_flight(&self) -> u32 {
         self.inner.max_in_flight()

@@ -423,3 +423,37 @@ pub fn closed_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
+
+/// The chat id a request asked for.
+pub fn asked(body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    v["chatId"].as_str().unwrap().to_string()
+}
+
+/// Answers with the chat id in the URL, after `delay`, counting requests in flight at once.
+pub struct Counting {
+    pub server: Server,
+    pub most_in_flight: Arc<AtomicUsize>,
+}
+
+pub fn counting_server(delay: Duration) -> Counting {
+    let now = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (n, m) = (now.clone(), most.clone());
+    let server = Server::start(move |r, _| {
+        let inside = n.fetch_add(1, Ordering::SeqCst) + 1;
+        m.fetch_max(inside, Ordering::SeqCst);
+        thread::sleep(delay);
+        n.fetch_sub(1, Ordering::SeqCst);
+        let id = asked(&r.body);
+        if id == "500@c.us" {
+            Reply::json(500, "{}")
+        } else {
+            Reply::json(200, &format!(r#"{{"urlAvatar":"https://x/{id}"}}"#))
+        }
+    });
+    Counting {
+        server,
+        most_in_flight: most,
+    }
+}

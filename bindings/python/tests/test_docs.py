@@ -23,7 +23,7 @@ OPTIONS = {
     "proxy": ["ALL_PROXY", "HTTPS_PROXY", '""'],
     "max_body_bytes": ["1048576", "bytes"],
     "allow_insecure_http": ["False", "http://"],
-    "max_in_flight": ["8", "1 to 256", "batch", "AsyncClient"],
+    "max_in_flight": ["64", "1 to 256", "batch", "AsyncClient", "latency"],
     "pacing": ["'host'", "'process'", "id_instance", "process", "GREENAPI_RUNTIME_DIR"],
 }
 

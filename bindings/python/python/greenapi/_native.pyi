@@ -98,7 +98,7 @@ class ClientOptions(TypedDict, total=False):
     proxy: Optional[str]  # None
     max_body_bytes: int  # 1048576
     allow_insecure_http: bool  # False
-    max_in_flight: int  # 8
+    max_in_flight: int  # 64
     # 'host', 'process' or 'redis://[user:password@]host[:port][/db]'
     pacing: str  # 'host'
 
@@ -185,7 +185,8 @@ class Client:
         """The host of the API URL this client calls."""
     @property
     def max_in_flight(self) -> int:
-        """The most requests of one batch in flight at once (the ``max_in_flight`` option)."""
+        """The most requests of this client in flight at once, batches and single calls
+        together (the ``max_in_flight`` option)."""
     @property
     def pacing(self) -> Literal["host", "process", "redis"]:
         """The pacing in force in this process: ``'redis'`` (a Redis pacing while Redis
