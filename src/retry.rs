@@ -60,7 +60,7 @@ impl Client {
         let mut stale_resends = 0;
         loop {
             let start = Instant::now();
-            let grant =
+            let mut grant =
                 match first.take() {
                     Some(g) => g,
                     None => match state.dispatch.inner().turn(
@@ -73,6 +73,9 @@ impl Client {
                         Err(NoTurn::Timeout) => return Err(self.no_turn(attempts)),
                     },
                 };
+            if !grant.take_turn(|d| call.sleep(d)) {
+                return Err(self.cancelled(attempts));
+            }
             attempts += 1;
             call.new_attempt();
             let left = self.timeout.saturating_sub(start.elapsed());

@@ -24,6 +24,7 @@ pub(crate) mod target;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::avatar::Avatar;
@@ -51,6 +52,8 @@ pub(crate) struct Inner {
     turn_due: Condvar,
     /// Idle workers wait here.
     work_ready: Condvar,
+    /// A thread of the dispatcher ended.
+    gone: Condvar,
     /// Sleeps of calls that need not poll (backoffs, Redis waits): woken by a shutdown or a
     /// batch's abort, whose stop checks they then ask.
     alarm: Condvar,
@@ -71,6 +74,8 @@ struct Ticket {
     /// The grant's id once given (0: not yet), and when. Written under the state's lock.
     grant: AtomicU64,
     at: AtomicU64,
+    /// The turn was taken for it already.
+    taken: AtomicBool,
     woken: Condvar,
 }
 
@@ -125,6 +130,13 @@ struct State {
     workers: usize,
     idle_workers: usize,
     granter_running: bool,
+    /// The threads started, to be joined when they end for want of work (so that a batch or a
+    /// call that ended leaves no thread behind): the granter's, and the workers'.
+    granter_thread: Option<JoinHandle<()>>,
+    worker_threads: Vec<JoinHandle<()>>,
+    /// Grants given whose turn the recipient has not taken yet: the granter gives the next
+    /// turn only once this one is taken.
+    untaken: usize,
     /// The client was shut down, or its state dropped: nothing more is granted.
     closed: bool,
 }
@@ -135,6 +147,11 @@ pub(crate) struct Grant {
     id: u64,
     at: Duration,
     inner: Arc<Inner>,
+    /// The pacing turn itself was taken already; otherwise the thread that sends takes it,
+    /// due by then, right before sending ([`Grant::take_turn`]): the time between taking a
+    /// turn and the request leaving is what the pacing margin must cover, and a hand-over to
+    /// another thread would add a wake-up to it.
+    taken: bool,
     ended: bool,
 }
 
@@ -154,18 +171,39 @@ pub(crate) enum NoTurn {
 }
 
 impl Grant {
+    /// Takes the pacing turn this grant stands for, if not taken yet: it is due (the granter
+    /// waited for that), so this sleeps only when another process took it first. False when
+    /// `sleep` says to stop.
+    pub(crate) fn take_turn(&mut self, sleep: impl FnMut(Duration) -> bool) -> bool {
+        if self.taken {
+            return true;
+        }
+        let ok = self.inner.pacer.acquire(sleep);
+        self.taken = true;
+        self.inner.turn_taken();
+        ok
+    }
+
     /// The attempt that had this turn ended; `load` says what it showed of the service.
     pub(crate) fn ended(mut self, load: Load) {
-        self.ended = true;
+        self.end(load);
+    }
+
+    fn end(&mut self, load: Load) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        if !self.taken {
+            self.taken = true;
+            self.inner.turn_taken();
+        }
         self.inner.ended(self.id, self.at, load);
     }
 }
 
 impl Drop for Grant {
     fn drop(&mut self) {
-        if !self.ended {
-            self.inner.ended(self.id, self.at, Load::Unknown);
-        }
+        self.end(Load::Unknown);
     }
 }
 
@@ -186,11 +224,15 @@ impl Dispatcher {
                     workers: 0,
                     idle_workers: 0,
                     granter_running: false,
+                    granter_thread: None,
+                    worker_threads: Vec::new(),
+                    untaken: 0,
                     closed: false,
                 }),
                 granter: Condvar::new(),
                 turn_due: Condvar::new(),
                 work_ready: Condvar::new(),
+                gone: Condvar::new(),
                 alarm: Condvar::new(),
                 pacer,
                 max_in_flight,
@@ -245,13 +287,14 @@ impl State {
         self.in_flight < self.limit(inner, inner.now())
     }
 
-    /// A turn was taken: it goes to the next source in round-robin order that can use it.
-    fn give_turn(&mut self, inner: &Arc<Inner>) -> Option<Given> {
+    /// A turn is due (`taken`: and was taken): it goes to the next source in round-robin order
+    /// that can use it.
+    fn give_turn(&mut self, inner: &Arc<Inner>, taken: bool) -> Option<Given> {
         for _ in 0..self.ring.len() {
             let source = self.ring.pop_front()?;
             match source {
                 Source::Call(ticket) => {
-                    self.give_ticket(inner, &ticket);
+                    self.give_ticket(inner, &ticket, taken);
                     return Some(Given::Ticket);
                 }
                 Source::Batch(id) => {
@@ -261,7 +304,7 @@ impl State {
                         continue;
                     };
                     if let Some(ticket) = b.retries.pop_front() {
-                        self.give_ticket(inner, &ticket);
+                        self.give_ticket(inner, &ticket, taken);
                         return Some(Given::Ticket);
                     }
                     if !b.ready(max) {
@@ -274,7 +317,7 @@ impl State {
                     b.outstanding += 1;
                     b.running += 1;
                     let job = b.job.clone();
-                    let grant = self.grant(inner);
+                    let grant = self.grant(inner, taken);
                     return Some(Given::Work(Work {
                         job,
                         batch: id,
@@ -297,19 +340,29 @@ impl State {
         (id, at)
     }
 
-    fn grant(&mut self, inner: &Arc<Inner>) -> Grant {
+    /// A grant whose turn is `taken` already or not (see [`Grant::take_turn`]).
+    fn grant(&mut self, inner: &Arc<Inner>, taken: bool) -> Grant {
         let (id, at) = self.count_grant(inner);
+        if !taken {
+            self.untaken += 1;
+        }
         Grant {
             id,
             at,
             inner: inner.clone(),
+            taken,
             ended: false,
         }
     }
 
-    /// The turn goes to a waiting thread, which makes its `Grant` from the ticket.
-    fn give_ticket(&mut self, inner: &Inner, ticket: &Ticket) {
+    /// The turn goes to a waiting thread, which makes its `Grant` from the ticket (and takes
+    /// the turn itself).
+    fn give_ticket(&mut self, inner: &Inner, ticket: &Ticket, taken: bool) {
         let (id, at) = self.count_grant(inner);
+        if !taken {
+            self.untaken += 1;
+        }
+        ticket.taken.store(taken, Ordering::Relaxed);
         ticket.at.store(
             u64::try_from(at.as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
@@ -374,6 +427,14 @@ impl Inner {
         self.alarm.notify_all();
     }
 
+    /// A grant's turn was taken (or never will be): the granter may give the next.
+    fn turn_taken(&self) {
+        let mut st = self.lock();
+        st.untaken = st.untaken.saturating_sub(1);
+        drop(st);
+        self.granter.notify_one();
+    }
+
     fn ended(&self, id: u64, at: Duration, load: Load) {
         let now = self.now();
         let mut st = self.lock();
@@ -403,13 +464,14 @@ impl Inner {
         if batch.is_none() && !st.anything_ready() && st.has_room(self) {
             drop(st);
             if self.pacer.acquire(|_| false) {
-                return Ok(self.lock().grant(self));
+                return Ok(self.lock().grant(self, true));
             }
             st = self.lock();
         }
         let ticket = Arc::new(Ticket {
             grant: AtomicU64::new(0),
             at: AtomicU64::new(0),
+            taken: AtomicBool::new(false),
             woken: Condvar::new(),
         });
         match batch.and_then(|id| st.batches.get_mut(&id)) {
@@ -430,6 +492,7 @@ impl Inner {
                     id,
                     at,
                     inner: self.clone(),
+                    taken: ticket.taken.load(Ordering::Relaxed),
                     ended: false,
                 });
             }
@@ -454,7 +517,8 @@ impl Inner {
                 if ticket.grant.load(Ordering::Relaxed) != 0 {
                     continue;
                 }
-                remove_ticket(&mut st, &ticket, batch);
+                drop(st);
+                self.withdraw(&ticket, batch);
                 return Err(why);
             }
             let mut wait = deadline.map_or(Duration::from_secs(3600), |d| d - now);
@@ -469,9 +533,27 @@ impl Inner {
         }
     }
 
-    fn withdraw(&self, ticket: &Arc<Ticket>, batch: Option<u64>) {
+    /// Takes a ticket back. Granted meanwhile (the lock was let go between the look and
+    /// this), the grant is handed back unused.
+    fn withdraw(self: &Arc<Self>, ticket: &Arc<Ticket>, batch: Option<u64>) {
         let mut st = self.lock();
         remove_ticket(&mut st, ticket, batch);
+        let granted = ticket.grant.load(Ordering::Relaxed);
+        if st.ring.is_empty() {
+            self.join_idle_threads(st);
+        } else {
+            drop(st);
+            self.turn_due.notify_all();
+        }
+        if granted != 0 {
+            drop(Grant {
+                id: granted,
+                at: Duration::from_nanos(ticket.at.load(Ordering::Relaxed)),
+                inner: self.clone(),
+                taken: ticket.taken.load(Ordering::Relaxed),
+                ended: false,
+            });
+        }
     }
 
     /// Makes sure the granter runs and looks at the state again.
@@ -485,9 +567,13 @@ impl Inner {
             let spawned = std::thread::Builder::new()
                 .name("greenapi-dispatch".into())
                 .spawn(move || pool::grant_turns(&inner));
-            if spawned.is_err() {
-                st.granter_running = false;
-                return Err(st);
+            match spawned {
+                // The one before ended (or is ending): its handle is dropped, detaching it.
+                Ok(handle) => st.granter_thread = Some(handle),
+                Err(_) => {
+                    st.granter_running = false;
+                    return Err(st);
+                }
             }
         }
         drop(st);
@@ -639,9 +725,36 @@ impl Inner {
         st.batches.remove(&batch);
         st.ring
             .retain(|s| !matches!(s, Source::Batch(b) if *b == batch));
+        self.join_idle_threads(st);
+    }
+
+    /// With no batch left (and, for the granter, nothing waiting at all), the dispatcher's
+    /// threads end: woken, waited for and joined, so that what ended leaves no thread behind.
+    fn join_idle_threads<'a>(&'a self, mut st: MutexGuard<'a, State>) {
+        if !st.batches.is_empty() {
+            return;
+        }
+        drop(st);
+        self.work_ready.notify_all();
+        self.granter.notify_all();
+        self.turn_due.notify_all();
+        st = self.lock();
+        while st.workers > 0 || (st.granter_running && st.ring.is_empty()) {
+            st = self.gone.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+        let mut ended = std::mem::take(&mut st.worker_threads);
+        if !st.granter_running {
+            ended.extend(st.granter_thread.take());
+        }
+        drop(st);
+        for handle in ended {
+            let _ = handle.join();
+        }
     }
 }
 
+/// Takes a ticket out of its queue; the caller wakes the granter (`Inner::turn_due`), which
+/// then finds nobody waiting and takes no turn.
 fn remove_ticket(st: &mut State, ticket: &Arc<Ticket>, batch: Option<u64>) {
     let same = |t: &Arc<Ticket>| Arc::ptr_eq(t, ticket);
     match batch.and_then(|id| st.batches.get_mut(&id)) {

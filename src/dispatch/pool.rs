@@ -21,12 +21,14 @@ pub(super) fn grant_turns(inner: &Arc<Inner>) {
     loop {
         let mut st = inner.lock();
         loop {
-            if st.closed {
+            if st.closed || st.ring.is_empty() {
                 st.granter_running = false;
+                drop(st);
+                inner.gone.notify_all();
                 return;
             }
             let ready = st.anything_ready();
-            if ready && st.has_room(inner) {
+            if ready && st.untaken == 0 && st.has_room(inner) {
                 break;
             }
             let wait = if ready {
@@ -41,15 +43,18 @@ pub(super) fn grant_turns(inner: &Arc<Inner>) {
             st = next;
             if timeout.timed_out() && !ready && !st.anything_ready() {
                 st.granter_running = false;
+                drop(st);
+                inner.gone.notify_all();
                 return;
             }
         }
         drop(st);
-        if !inner.pacer.acquire(|d| inner.sleep_for_turn(d)) {
+        // Until the turn is due, not taking it: the thread that sends takes it.
+        if !inner.pacer.until_due(|d| inner.sleep_for_turn(d)) {
             continue;
         }
         let mut st = inner.lock();
-        if let Some(Given::Work(w)) = st.give_turn(inner) {
+        if let Some(Given::Work(w)) = st.give_turn(inner, false) {
             hand_to_worker(inner, st, w);
         }
     }
@@ -63,10 +68,11 @@ fn fine_timer() {
 }
 
 impl Inner {
-    /// The granter's sleep until a turn is due; false once the dispatcher is closed.
+    /// The granter's sleep until a turn is due; false once the dispatcher is closed or nothing
+    /// waits for a turn any more (a call that gave up: its turn is left to others).
     fn sleep_for_turn(&self, d: Duration) -> bool {
         let st = self.lock();
-        if st.closed {
+        if st.closed || !st.anything_ready() {
             return false;
         }
         let st = self
@@ -74,7 +80,7 @@ impl Inner {
             .wait_timeout(st, d)
             .unwrap_or_else(|p| p.into_inner())
             .0;
-        !st.closed
+        !st.closed && st.anything_ready()
     }
 
     /// A turn that is due now, for a batch entry, without waiting: what a worker that just
@@ -88,7 +94,7 @@ impl Inner {
         if !self.pacer.acquire(|_| false) {
             return None;
         }
-        match self.lock().give_turn(self) {
+        match self.lock().give_turn(self, true) {
             Some(Given::Work(w)) => Some(w),
             _ => None,
         }
@@ -111,7 +117,10 @@ fn hand_to_worker(inner: &Arc<Inner>, mut st: MutexGuard<'_, State>, w: Work) {
     let spawned = std::thread::Builder::new()
         .name("greenapi-worker".into())
         .spawn(move || work(&pool));
-    if spawned.is_ok() {
+    if let Ok(handle) = spawned {
+        // Those that ended for want of work meanwhile are detached: nothing waits for them.
+        st.worker_threads.retain(|h| !h.is_finished());
+        st.worker_threads.push(handle);
         return;
     }
     st.workers -= 1;
@@ -156,7 +165,8 @@ fn work(inner: &Arc<Inner>) {
             st = inner.lock();
             continue;
         }
-        if st.closed {
+        // No batch any more: nothing will come to a worker until a new one starts.
+        if st.closed || st.batches.is_empty() {
             break;
         }
         st.idle_workers += 1;
@@ -171,6 +181,8 @@ fn work(inner: &Arc<Inner>) {
         }
     }
     st.workers -= 1;
+    drop(st);
+    inner.gone.notify_all();
 }
 
 /// One entry, its retries included, and its result to the batch. A panic in the core is the

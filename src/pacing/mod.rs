@@ -263,6 +263,18 @@ impl Pacer {
         self.turns().acquire(self.interval, sleep)
     }
 
+    /// Waits until a turn is due without taking it; with Redis, at once (only taking a turn
+    /// there says when it is due).
+    pub(crate) fn until_due(&self, sleep: impl FnMut(Duration) -> bool) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(r) = &self.redis
+            && r.is_up()
+        {
+            return true;
+        }
+        self.turns().until_due(self.interval, sleep)
+    }
+
     /// No request on this pacing starts before `pause` from now. `sleep` is the call's (Redis
     /// is told through it).
     pub(crate) fn pause(&self, pause: Duration, mut sleep: impl FnMut(Duration) -> bool) {

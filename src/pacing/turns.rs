@@ -104,6 +104,32 @@ impl Turns {
         }
     }
 
+    /// Waits until the next turn is due, without taking it (see [`Turns::acquire`]); false
+    /// when `sleep` gave up.
+    pub(crate) fn until_due(&self, interval: u64, mut sleep: impl FnMut(Duration) -> bool) -> bool {
+        loop {
+            let now = now_ns();
+            let last = self.last.load(Ordering::Acquire);
+            let step = if interval == 0 {
+                0
+            } else {
+                interval.saturating_mul(FULL) / self.share(now)
+            };
+            let due = if last == 0 {
+                0
+            } else {
+                last.saturating_add(step)
+            };
+            let due = due.max(self.pause_until.load(Ordering::Acquire));
+            if due <= now {
+                return true;
+            }
+            if !sleep(Duration::from_nanos(due - now)) {
+                return false;
+            }
+        }
+    }
+
     /// Times no clock of this boot wrote: a last turn more than [`AHEAD`] of the longest turns
     /// ahead, a pause longer than anyone asks for, a slow-down or a change in the future. Each
     /// is reset (by compare-and-swap: a client that just wrote a good value keeps it).

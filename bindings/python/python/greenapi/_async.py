@@ -32,6 +32,11 @@ __all__ = ["AsyncClient", "AsyncAvatarIterator"]
 
 Result = Union[Avatar, GreenApiError]
 
+# Results the thread of an AsyncAvatarIterator takes from the native batch ahead of the task
+# that awaits them: no more, so that an ``async for`` body that awaits holds the batch back
+# (the native batch then stops sending once a few of its own results wait).
+_AHEAD = 8
+
 
 class _Batch:
     """The native batch of an :class:`AsyncAvatarIterator` once its thread made it, and whether
@@ -41,6 +46,8 @@ class _Batch:
         self._lock = threading.Lock()
         self._native: Optional[AvatarIterator] = None
         self._cancelled = False
+        # Taken by the thread before each result it fetches, given back as the task takes one.
+        self.room = threading.Semaphore(_AHEAD)
 
     def started(self, native: AvatarIterator) -> None:
         with self._lock:
@@ -55,6 +62,8 @@ class _Batch:
             native = self._native
         if native is not None:
             native._cancel()
+        # A thread waiting for room goes on, to find the batch ended.
+        self.room.release()
 
 
 class AsyncAvatarIterator:
@@ -117,6 +126,7 @@ class AsyncAvatarIterator:
         queue = self._start()
         while True:
             item = await queue.get()
+            self._batch.room.release()
             if item is None or isinstance(item, BaseException):
                 break
         self._end()
@@ -149,6 +159,7 @@ class AsyncAvatarIterator:
                 return
             batch.started(native)
             while True:
+                batch.room.acquire()
                 try:
                     item: Any = native._next_indexed()
                 except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
@@ -178,6 +189,7 @@ class AsyncAvatarIterator:
         if self._ended:
             return None
         item = await self._start().get()
+        self._batch.room.release()
         if item is None:
             self._end()
             return None
@@ -202,8 +214,9 @@ class AsyncClient:
 
     The event loop is never blocked: the network wait happens on other threads, with the GIL
     released. Single calls run at most ``max_in_flight`` at once however many tasks await
-    (the others wait their turn without a thread); each batch runs up to ``max_in_flight``
-    requests of its own. Every task of the client shares its pacing (``rate_limit``).
+    (the others wait their turn without a thread); every call and batch of the client takes
+    its turns from one dispatcher, round robin, in its pacing (``rate_limit``), with at most
+    ``max_in_flight`` requests in flight in all.
     Cancelling the awaiting task (``asyncio.wait_for``, a ``TaskGroup`` failing) cancels the
     request. Use a client from one event loop at a time.
     """
@@ -342,7 +355,7 @@ class AsyncClient:
 
     @property
     def max_in_flight(self) -> int:
-        """The most single calls (and requests of one batch) in flight at once."""
+        """The most requests of this client in flight at once (single calls and batches)."""
         return self._client.max_in_flight
 
     async def __aenter__(self) -> AsyncClient:
