@@ -158,8 +158,11 @@ typedef struct ga_client_options {
    */
   bool allow_insecure_http;
   /**
-   * Version 2. How many requests of one batch (`ga_get_avatars`) are on the wire at once
-   * (default 8; 1 to 256). Pacing still spaces them.
+   * Version 2. The most requests of the client on the wire at once in this process, every
+   * batch and single call together (default 64; 1 to 256; until 0.3 it bounded each
+   * `ga_get_avatars` batch alone, default 8). Under pacing fewer are sent: about rate x
+   * recent latency x 1.5 + 1, halved while the service pushes back; with pacing off, this
+   * is the bound. It also bounds the client's worker threads.
    */
   uint32_t max_in_flight;
   /**
@@ -276,10 +279,12 @@ extern "C" {
 #endif /* __cplusplus */
 
 /**
- * Asks for the avatars of `count` chat ids at once: up to `max_in_flight` requests on the wire,
- * in the client's pacing (shared with every other call on the client), each chat id checked
- * and normalised as `ga_get_avatar` does, duplicates (after normalisation) asked once.
- * Blocks until every entry has its result.
+ * Asks for the avatars of `count` chat ids at once, in the client's pacing, taking turns round
+ * robin with every other call on the client (a single call made meanwhile waits a turn or two),
+ * as many requests on the wire as keep the pace (at most `max_in_flight`), each chat id checked
+ * and normalised as `ga_get_avatar` does, duplicates (after normalisation) asked once. No new
+ * request starts while the progress callback holds a few results back. Blocks until every
+ * entry has its result.
  *
  * On `GA_OK`, `results_out[i]` is the result for `chat_ids[i]`, never NULL: a NULL, malformed
  * or failed chat id gives that entry its own code and never fails the batch. Free them with

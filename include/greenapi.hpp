@@ -347,8 +347,9 @@ public:
     }
 
     /**
-     * The avatars of many chat ids at once (`ga_get_avatars`): up to `max_in_flight` requests on
-     * the wire, in the client's pacing, duplicates asked once. One `Result` per id, in order: a
+     * The avatars of many chat ids at once (`ga_get_avatars`): in the client's pacing, taking
+     * turns with its other calls, at most `max_in_flight` requests on the wire, duplicates asked
+     * once. One `Result` per id, in order: a
      * bad id or a failed call only fails its own entry. Throws `Error` only when the batch as a
      * whole is refused (more than `GA_MAX_BATCH` ids).
      */

@@ -35,10 +35,12 @@ const WAIT: Duration = Duration::from_secs(3600);
 pub type ga_progress_fn =
     Option<unsafe extern "C" fn(done: usize, total: usize, user: *mut c_void) -> c_int>;
 
-/// Asks for the avatars of `count` chat ids at once: up to `max_in_flight` requests on the wire,
-/// in the client's pacing (shared with every other call on the client), each chat id checked
-/// and normalised as `ga_get_avatar` does, duplicates (after normalisation) asked once.
-/// Blocks until every entry has its result.
+/// Asks for the avatars of `count` chat ids at once, in the client's pacing, taking turns round
+/// robin with every other call on the client (a single call made meanwhile waits a turn or two),
+/// as many requests on the wire as keep the pace (at most `max_in_flight`), each chat id checked
+/// and normalised as `ga_get_avatar` does, duplicates (after normalisation) asked once. No new
+/// request starts while the progress callback holds a few results back. Blocks until every
+/// entry has its result.
 ///
 /// On `GA_OK`, `results_out[i]` is the result for `chat_ids[i]`, never NULL: a NULL, malformed
 /// or failed chat id gives that entry its own code and never fails the batch. Free them with

@@ -56,8 +56,11 @@ pub struct ga_client_options {
     pub max_body_bytes: u64,
     /// Allow plain `http://` to a host that is not loopback (default false).
     pub allow_insecure_http: bool,
-    /// Version 2. How many requests of one batch (`ga_get_avatars`) are on the wire at once
-    /// (default 8; 1 to 256). Pacing still spaces them.
+    /// Version 2. The most requests of the client on the wire at once in this process, every
+    /// batch and single call together (default 64; 1 to 256; until 0.3 it bounded each
+    /// `ga_get_avatars` batch alone, default 8). Under pacing fewer are sent: about rate x
+    /// recent latency x 1.5 + 1, halved while the service pushes back; with pacing off, this
+    /// is the bound. It also bounds the client's worker threads.
     pub max_in_flight: u32,
     /// Version 3. With whom `rate_limit_per_sec` is shared. NULL or `"host"` (the default):
     /// every client for the same `id_instance` in every process of this user on this machine,
