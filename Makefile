@@ -14,7 +14,8 @@
 #   make sanitize       stress, client and batch tests under ThreadSanitizer (std rebuilt: slow)
 #   make test-miri      the FFI tests that need no network (src/ffi/boundary_tests.rs) under Miri
 #   make bench          GetAvatar clients side by side on loopback (docs/BENCHMARKS.md, docs/bench.png),
-#                       and a deployment at the limit (docs/deployment.png); BENCH_ONLY=deployment
+#                       batches at 0 to 3 s of latency (docs/latency.png), and a deployment at the
+#                       limit (docs/deployment.png); BENCH_ONLY=loopback|latency|scale|deployment
 #   make demo           the C and Python examples, the command line (real service if GREEN_API_* are set)
 #   make clean
 
@@ -155,7 +156,8 @@ test-miri: nightly-tools
 sanitize: nightly-tools
 	RUSTFLAGS=-Zsanitizer=thread TSAN_OPTIONS=halt_on_error=1 GA_STRESS_CALLS=200 \
 		cargo +nightly test -Zbuild-std --target $(HOST) --target-dir target/tsan \
-		--test stress --test client --test batch -- --test-threads=1 \
+		--test stress --test client --test batch --test dispatch --test dispatch_threads \
+		-- --test-threads=1 \
 		--skip pacing_spaces_a_batch_and_single_calls_together
 	$(MAKE) --no-print-directory test-miri
 

@@ -2,7 +2,7 @@
 # `make bench`: installs what the benchmark needs (nginx, libcurl's headers, tinyproxy from
 # Debian's packages; requests, the official client and matplotlib into build/bench/venv, never
 # into the system), builds the C library and the Python module, then runs bench/run.py and
-# bench/deployment.py.
+# bench/latency.py and bench/deployment.py.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,8 +38,18 @@ log "building the C library and the Python module (release)"
 (cd "$ROOT" && cargo build --release --quiet)
 GREENAPI_VENV="$VENV" bash "$ROOT/bindings/python/run-tests.sh" --install-only
 
-# BENCH_ONLY=deployment runs the deployment part alone (bench/deployment.py).
-if [ "${BENCH_ONLY:-}" != deployment ]; then
+# BENCH_ONLY=loopback, latency, scale or deployment runs that part alone (bench/run.py,
+# bench/latency.py, bench/scale.py, bench/deployment.py).
+only="${BENCH_ONLY:-}"
+if [ -z "$only" ] || [ "$only" = loopback ]; then
     "$VENV/bin/python" "$ROOT/bench/run.py"
 fi
-exec "$VENV/bin/python" "$ROOT/bench/deployment.py"
+if [ -z "$only" ] || [ "$only" = latency ]; then
+    "$VENV/bin/python" "$ROOT/bench/latency.py"
+fi
+if [ -z "$only" ] || [ "$only" = scale ]; then
+    "$VENV/bin/python" "$ROOT/bench/scale.py"
+fi
+if [ -z "$only" ] || [ "$only" = deployment ]; then
+    "$VENV/bin/python" "$ROOT/bench/deployment.py"
+fi

@@ -85,8 +85,11 @@ class StandInServer(ThreadingHTTPServer):
     # accept loop is descheduled would overflow it, and a dropped SYN costs a 1 s retransmit.
     request_queue_size = 128
 
-    def __init__(self, address, token: str, verbose: bool, strict_limit: int = 0):
+    def __init__(self, address, token: str, verbose: bool, strict_limit: int = 0,
+                 delay: float = 0.0):
         self.token = token
+        # Seconds every GetAvatar answer waits (the real service asks WhatsApp first).
+        self.delay = delay
         self.verbose = verbose
         self.strict_limit = strict_limit
         # Arrival times (monotonic) within the last second, for --strict-limit and the stats.
@@ -268,6 +271,8 @@ class Handler(BaseHTTPRequestHandler):
             self.server.in_flight += 1
             self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
         try:
+            if self.server.delay:
+                time.sleep(self.server.delay)
             self.answer_for(chat_id)
         finally:
             with self.server.lock:
@@ -420,6 +425,8 @@ def main(argv=None) -> int:
     p.add_argument("--token", default=DEFAULT_TOKEN)
     p.add_argument("--strict-limit", type=int, default=0, metavar="N",
                    help="429 for a request with N others in the second before it (0: no limit)")
+    p.add_argument("--delay-ms", type=int, default=0, metavar="MS",
+                   help="answer every GetAvatar request after MS milliseconds")
     p.add_argument("--verbose", action="store_true", help="log requests to stderr")
     p.add_argument("--self-check", action="store_true", help="run a quick self test and exit")
     args = p.parse_args(argv)
@@ -432,7 +439,8 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    server = StandInServer((args.host, args.port), args.token, args.verbose, args.strict_limit)
+    server = StandInServer((args.host, args.port), args.token, args.verbose, args.strict_limit,
+                           args.delay_ms / 1000)
     port = server.server_address[1]
     try:
         if args.port_file:
