@@ -94,6 +94,21 @@ def make_client(standin: str) -> Callable[..., Any]:
     return make
 
 
+@pytest.fixture
+def make_async(standin: str) -> Callable[..., Any]:
+    """An AsyncClient for the stand-in: no proxy, no pacing, no retries unless asked."""
+    import greenapi
+
+    def make(**options: Any) -> greenapi.AsyncClient:
+        options.setdefault("api_url", standin)
+        options.setdefault("proxy", "")
+        options.setdefault("rate_limit", 0)
+        options.setdefault("max_retries", 0)
+        return greenapi.AsyncClient(ID_INSTANCE, TOKEN, **options)
+
+    return make
+
+
 def clean_env() -> Dict[str, str]:
     """The environment without proxy settings, for subprocesses that talk to the stand-in."""
     return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}

@@ -8,7 +8,7 @@ import asyncio
 import inspect
 import os
 import time
-from typing import Any, Callable, List, Set, Tuple
+from typing import Any, List, Set, Tuple
 
 import pytest
 
@@ -20,20 +20,6 @@ def _tasks() -> Set[str]:
     """This process's threads. A test compares them before and after: a thread that ended
     meanwhile (one of an earlier test's, or asyncio's) is fine, a new one still there is not."""
     return set(os.listdir("/proc/self/task"))
-
-
-@pytest.fixture
-def make_async(standin: str) -> Callable[..., greenapi.AsyncClient]:
-    """An AsyncClient for the stand-in: no proxy, no pacing, no retries unless asked."""
-
-    def make(**options: Any) -> greenapi.AsyncClient:
-        options.setdefault("api_url", standin)
-        options.setdefault("proxy", "")
-        options.setdefault("rate_limit", 0)
-        options.setdefault("max_retries", 0)
-        return greenapi.AsyncClient(ID_INSTANCE, TOKEN, **options)
-
-    return make
 
 
 def test_same_constructor_as_client() -> None:
@@ -232,9 +218,11 @@ def test_leaving_async_for_early_and_aclose(make_async: Any, stats: Any, reset_s
 
 def test_pacing_is_shared_by_every_task(make_async: Any, stats: Any, reset_stats: Any) -> None:
     # One request a minute: the first task takes the only turn; the others wait for theirs
-    # (and are cancelled) without reaching the server.
+    # (and are cancelled) without reaching the server. Paced alone ("process"): a turn another
+    # test's client took on the host pacing would hold the first call back a minute, past its
+    # timeout, which covers the wait for a turn.
     async def main() -> None:
-        async with make_async(rate_limit=1 / 60, max_in_flight=8) as client:
+        async with make_async(rate_limit=1 / 60, max_in_flight=8, pacing="process") as client:
             await client.get_avatar("79001234567")
             waiting = [asyncio.ensure_future(client.get_avatar(f"7900000{i:04}")) for i in range(5)]
             done, pending = await asyncio.wait(waiting, timeout=0.5)

@@ -59,7 +59,9 @@ def test_an_iterator_inherited_across_fork_ends_at_once_in_the_child(
 _CLOSE_FROM_A_HANDLER = """
 import signal, sys
 import greenapi
-client = greenapi.Client({id!r}, {token!r}, api_url={url!r}, proxy="", rate_limit=0, timeout=10)
+# 8 at a time: the 40 slow ids take 2 s, and the alarm comes while next() waits.
+client = greenapi.Client({id!r}, {token!r}, api_url={url!r}, proxy="", rate_limit=0, timeout=10,
+                         max_in_flight=8)
 it = client.iter_avatars([f"slow-{{400 + i}}@c.us" for i in range(40)])
 signal.signal(signal.SIGALRM, lambda *_: it.close())
 signal.setitimer(signal.ITIMER_REAL, 0.5)

@@ -73,7 +73,9 @@ def test_ctrl_c_stops_a_waiting_call(
 
 
 def test_ctrl_c_stops_a_pacing_wait(make_client: Any, stats: Any, reset_stats: Any) -> None:
-    client = make_client(rate_limit=0.01)  # one request per 100 s
+    # One request per 100 s, paced alone: a turn another test's client took on the host
+    # pacing would hold the first call back past its timeout (which covers the wait).
+    client = make_client(rate_limit=0.01, pacing="process")
     reset_stats()
     client.get_avatar("79001234567")
     firing = _signal_when(stats, 1)
