@@ -242,10 +242,24 @@ fn a_batch_inherited_across_fork_ends_at_once_in_the_child() {
         let all_cancelled = rest
             .iter()
             .all(|i| matches!(&i.result, Err(e) if e.kind() == ErrorKind::Cancelled));
+        // The child's client works: a dispatcher of its own, never the parent's workers.
+        let works = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let ids: Vec<String> = (0..3).map(|i| format!("7911111{i:04}@c.us")).collect();
+            client.get_avatar("79001234567").is_ok()
+                && client
+                    .batch(ids)
+                    .unwrap()
+                    .filter(|i| i.result.is_ok())
+                    .count()
+                    == 3
+        }))
+        .unwrap_or(false);
         let code = if rest.len() != 19 {
             1
         } else if !all_cancelled {
             2
+        } else if !works {
+            3
         } else {
             0
         };
