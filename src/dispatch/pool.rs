@@ -53,8 +53,11 @@ pub(super) fn grant_turns(inner: &Arc<Inner>) {
         if !inner.pacer.until_due(|d| inner.sleep_for_turn(d)) {
             continue;
         }
+        // Without pacing there is no turn to keep close to the send: taken here (only a
+        // Retry-After pause could refuse it), which spares every request a hand-over.
+        let taken = !inner.pacer.is_paced() && inner.pacer.acquire(|_| false);
         let mut st = inner.lock();
-        if let Some(Given::Work(w)) = st.give_turn(inner, false) {
+        if let Some(Given::Work(w)) = st.give_turn(inner, taken) {
             hand_to_worker(inner, st, w);
         }
     }
@@ -87,7 +90,8 @@ impl Inner {
     /// finished takes next, with no hand-over through the granter.
     fn turn_now(self: &Arc<Self>) -> Option<Work> {
         let st = self.lock();
-        if st.closed || !st.anything_ready() || !st.has_room(self) {
+        // A turn given and not taken yet is its recipient's: not raced for.
+        if st.closed || st.untaken > 0 || !st.anything_ready() || !st.has_room(self) {
             return None;
         }
         drop(st);
