@@ -277,7 +277,7 @@ fn a_batch_inherited_across_fork_ends_at_once_in_the_child() {
     assert_eq!(
         libc::WEXITSTATUS(status),
         0,
-        "1: not every entry had a result (or it panicked); 2: one was not cancelled"
+        "1: not every entry had a result (or it panicked); 2: one was not cancelled; 3: the child's client did not work"
     );
     // The parent's batch goes on as if nothing happened.
     assert!(first.result.is_ok());
