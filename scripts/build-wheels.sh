@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# make wheels: the release's wheels into build/wheels/, each checked with auditwheel.
+# make wheels: the release's wheels into build/wheels/, each checked (auditwheel for manylinux).
 #   greenapi-V-cp39-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl  (glibc 2.17 or later)
 #   greenapi-V-cp39-abi3-musllinux_1_2_x86_64.whl                        (musl 1.2 or later)
 # Linked with zig (ziglang from PyPI, as maturin's --zig does: no container, no old sysroot),
 # against glibc 2.17's symbol versions. Needs the venv (make venv) and rustup's musl target,
-# which it adds when missing. GREENAPI_WHEELS=manylinux builds only the first.
+# which it adds when missing, and Debian's musl (its loader checks the musl wheel).
+# GREENAPI_WHEELS=manylinux builds only the first.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -77,7 +78,8 @@ build() {
 # auditwheel cannot judge a musl wheel on a glibc machine (it looks the wheel's libc up among
 # glibc's files and fails on the libc.so linker script), so the check is done by hand: the one
 # library the extension may need is musl's libc (zig names it libc.so, which musl's dynamic
-# linker takes to be itself), and no glibc symbol version may appear.
+# linker takes to be itself), no glibc symbol version may appear, and musl's loader must
+# resolve everything but Python's own symbols.
 check_musl() {
     local wheel=$1 tmp
     tmp="$(mktemp -d)"
@@ -96,6 +98,22 @@ check_musl() {
     if readelf -V "$so" | grep -q GLIBC_; then
         echo "build-wheels.sh: the musl wheel refers to glibc symbol versions" >&2; exit 1
     fi
+    # musl's own dynamic linker (Debian's musl package) loads the extension: every symbol it
+    # cannot find must be Python's C API (there is no musl CPython here to load it into).
+    if [ ! -x /lib/ld-musl-x86_64.so.1 ]; then
+        log "installing musl (its dynamic linker) with apt-get"
+        local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq musl </dev/null
+    fi
+    local loaded missing
+    loaded="$(/lib/ld-musl-x86_64.so.1 --list "$so" 2>&1 || true)"
+    grep -q "libc.so => /lib/ld-musl-x86_64.so.1" <<<"$loaded" ||
+        { printf '%s\n' "$loaded" >&2; echo "build-wheels.sh: musl did not load the extension" >&2; exit 1; }
+    missing="$(grep "symbol not found" <<<"$loaded" | grep -Ev ": _?Py[A-Za-z0-9_]*: symbol not found$" || true)"
+    [ -z "$missing" ] ||
+        { printf '%s\n' "$missing" >&2; echo "build-wheels.sh: musl lacks symbols the wheel needs" >&2; exit 1; }
+    log "musl's loader resolves every symbol but Python's ($(grep -c "symbol not found" <<<"$loaded") of those)"
     rm -rf "$tmp"
 }
 
