@@ -24,7 +24,7 @@ if ! command -v doxygen >/dev/null 2>&1; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq doxygen </dev/null
 fi
 # One major version: scripts/python-docs.py replaces pdoc's stub loader (a private function).
-"$VENV/bin/python" -c 'import pdoc' 2>/dev/null || {
+"$VENV/bin/python" -c 'import pdoc, sys; sys.exit(pdoc.__version__.split(".")[0] != "16")' 2>/dev/null || {
     log "installing pdoc into $VENV"
     "$VENV/bin/python" -m pip install -q 'pdoc>=16,<17' </dev/null
 }
