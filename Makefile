@@ -21,7 +21,7 @@
 #   make check-crate    cargo package --list holds what it should; cargo publish --dry-run (in make test)
 #   make wheels         release wheels into build/wheels/: manylinux2014 and musllinux_1_2 x86_64 abi3
 #   make test-wheels    the manylinux2014 wheel alone in a fresh venv, through test_wheel.py
-#   make sdist          maturin sdist into build/sdist/
+#   make sdist          maturin sdist into build/sdist/, twine check
 #   make test-sdist     the sdist built by pip in a fresh venv and run (test_sdist.py)
 #   make check-cinstall cargo cinstall and make install into two prefixes, compared file by file
 #   make clean
@@ -387,6 +387,8 @@ test-wheels: venv
 sdist: venv
 	rm -rf $(BUILD)/sdist
 	cd bindings/python && $(CURDIR)/.venv/bin/maturin sdist --out $(CURDIR)/$(BUILD)/sdist
+	.venv/bin/python -m pip install -q 'twine>=5' </dev/null
+	.venv/bin/twine check --strict $(BUILD)/sdist/*.tar.gz
 
 # A full release build by pip (about 2.5 minutes on the shared machine): not in make test.
 test-sdist: venv

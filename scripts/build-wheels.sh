@@ -17,8 +17,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 log() { printf '[wheels] %s\n' "$*" >&2; }
 
 [ -x "$PY" ] || { echo "build-wheels.sh: no venv at $VENV: run make venv" >&2; exit 1; }
-log "installing ziglang and auditwheel into $VENV"
-"$PY" -m pip install -q 'ziglang>=0.13' 'auditwheel>=6' </dev/null
+log "installing ziglang, auditwheel and twine into $VENV"
+"$PY" -m pip install -q 'ziglang>=0.13' 'auditwheel>=6' 'twine>=5' </dev/null
 
 which="${GREENAPI_WHEELS:-manylinux musllinux}"
 rm -rf "$OUT"
@@ -127,4 +127,6 @@ for w in $which; do
         *) echo "build-wheels.sh: unknown wheel kind $w" >&2; exit 2 ;;
     esac
 done
+# What PyPI would say of the metadata (the README renders, the fields are valid).
+twine check --strict "$OUT"/*.whl
 ls -l "$OUT"
