@@ -14,6 +14,8 @@ use std::ptr;
 use std::time::{Duration, Instant};
 
 use ureq::Timeout;
+
+use crate::dispatch::Inner;
 use ureq::unversioned::transport::NextTimeout;
 
 /// Longest a thread blocks in one socket wait or sleep before it checks whether to stop: the
@@ -23,6 +25,10 @@ pub(crate) const SLICE: Duration = Duration::from_millis(50);
 /// What one call (one thread, one `get_avatar`) shares with the transport it runs on.
 pub(crate) struct Call<'a> {
     stop: &'a dyn Fn() -> bool,
+    /// The stop check must be asked while waiting (a host's signals); otherwise whatever
+    /// stops the call also wakes its waits (a shutdown, a batch's abort), through `alarm`.
+    polls: bool,
+    alarm: &'a Inner,
     stopped: Cell<bool>,
     /// Whether the request of the current attempt went out on a connection that had already
     /// answered before; `None` until the attempt writes its first byte.
@@ -32,9 +38,14 @@ pub(crate) struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    pub(crate) fn new(stop: &'a dyn Fn() -> bool) -> Call<'a> {
+    /// A call stopped by `stop`; `polls`: `stop` must be asked every [`SLICE`] while the call
+    /// waits, since nothing wakes the wait when it turns true. Without polling, sleeps wait on
+    /// `alarm` (the client's dispatcher), which a shutdown or an abort wakes.
+    pub(crate) fn new(stop: &'a dyn Fn() -> bool, polls: bool, alarm: &'a Inner) -> Call<'a> {
         Call {
             stop,
+            polls,
+            alarm,
             stopped: Cell::new(false),
             reused: Cell::new(None),
             answer_started: Cell::new(false),
@@ -47,6 +58,11 @@ impl<'a> Call<'a> {
             self.stopped.set(true);
         }
         self.stopped.get()
+    }
+
+    /// Whether the stop check must be asked while waiting (see [`Call::new`]).
+    pub(crate) fn polls(&self) -> bool {
+        self.polls
     }
 
     pub(crate) fn stopped(&self) -> bool {
@@ -78,8 +94,12 @@ impl<'a> Call<'a> {
         self.answer_started.set(true);
     }
 
-    /// Sleeps `d` in slices, returning `false` as soon as the call should stop.
+    /// Sleeps `d`, returning `false` as soon as the call should stop: woken by the alarm, or
+    /// in slices when the call polls.
     pub(crate) fn sleep(&self, d: Duration) -> bool {
+        if !self.polls {
+            return self.alarm.sleep(d, &|| self.should_stop());
+        }
         let end = Instant::now().checked_add(d);
         loop {
             if self.should_stop() {

@@ -15,6 +15,7 @@ use ureq::unversioned::transport::{ConnectProxyConnector, Connector};
 
 use crate::avatar::Avatar;
 use crate::call::Call;
+use crate::dispatch::Dispatcher;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{self, Failure};
 use crate::fork::{Inherited, PerProcess, Sockets};
@@ -50,7 +51,7 @@ pub struct Client {
     host: String,
     pub(crate) max_retries: u32,
     pub(crate) max_body_bytes: u64,
-    timeout: Duration,
+    pub(crate) timeout: Duration,
     connect_timeout: Duration,
     max_in_flight: u32,
 }
@@ -69,7 +70,8 @@ struct PacingWanted {
 /// child must never read from its parent's sockets), the resolver cache and the pacing.
 pub(crate) struct ProcessState {
     pub(crate) agent: Agent,
-    pub(crate) pacer: Pacer,
+    /// Every request's turn, and the worker pool of batches.
+    pub(crate) dispatch: Dispatcher,
     sockets: Arc<Sockets>,
     #[cfg(test)]
     resolved: crate::resolver::ForgetAddresses,
@@ -83,6 +85,7 @@ impl ProcessState {
         config: &Config,
         pacing: &PacingWanted,
         injection: &Arc<Injection>,
+        max_in_flight: u32,
         strict: bool,
     ) -> Result<ProcessState, Error> {
         let resolver = CachingResolver::new();
@@ -109,7 +112,7 @@ impl ProcessState {
         }
         Ok(ProcessState {
             agent: Agent::with_parts(config.clone(), connector, resolver),
-            pacer,
+            dispatch: Dispatcher::new(pacer, max_in_flight),
             sockets,
             #[cfg(test)]
             resolved: forget,
@@ -171,7 +174,7 @@ impl Client {
             pacing: options.pacing.clone(),
             connect_timeout: options.connect_timeout,
         };
-        let state = ProcessState::new(&config, &pacing, &injection, true)?;
+        let state = ProcessState::new(&config, &pacing, &injection, options.max_in_flight, true)?;
         Ok(Client {
             state: PerProcess::new(state),
             config,
@@ -204,7 +207,7 @@ impl Client {
     /// pacing cannot reach Redis, or [`Pacing::Process`] when a host pacing's file could not be
     /// used (or pacing is off).
     pub fn pacing(&self) -> Pacing {
-        self.state().pacer.in_force()
+        self.state().dispatch.pacer().in_force()
     }
 
     /// How many requests of one batch are on the wire at once.
@@ -217,7 +220,8 @@ impl Client {
     /// Retries 429, 499, 500, 502, 503, 504, timeouts and connection failures with exponential
     /// backoff and jitter (GetAvatar only reads, so a retry is safe), honouring `Retry-After`.
     pub fn get_avatar(&self, chat_id: &str) -> Result<Avatar, Error> {
-        self.get_avatar_interruptible(chat_id, &|| false)
+        // Nothing to poll: only a shutdown stops this call, and it wakes the call's waits.
+        self.get_chat_id(&ChatId::parse(chat_id)?, &|| false, false)
     }
 
     /// [`Client::get_avatar`], stopped early with [`ErrorKind::Cancelled`] when `interrupt`
@@ -229,15 +233,16 @@ impl Client {
         chat_id: &str,
         interrupt: &dyn Fn() -> bool,
     ) -> Result<Avatar, Error> {
-        self.get_chat_id(&ChatId::parse(chat_id)?, interrupt)
+        self.get_chat_id(&ChatId::parse(chat_id)?, interrupt, true)
     }
 
-    /// [`Client::get_avatar_interruptible`] for an id already normalised (normalising it again
-    /// would refuse a long phone number, which grows by `@c.us`).
-    pub(crate) fn get_chat_id(
+    /// [`Client::get_avatar_interruptible`] for an id already normalised; `polls`: `interrupt`
+    /// must be asked while the call waits (see `Call::new`).
+    fn get_chat_id(
         &self,
         chat_id: &ChatId<'_>,
         interrupt: &dyn Fn() -> bool,
+        polls: bool,
     ) -> Result<Avatar, Error> {
         let body = crate::retry::request_body(chat_id)?;
         // Only the client's own flag is looked at before the call: the caller's check is asked
@@ -246,9 +251,9 @@ impl Client {
             return Err(self.cancelled(0));
         }
         let stop = || self.is_shut_down() || interrupt();
-        let call = Call::new(&stop);
         let state = self.state();
-        call.enter(|| self.run(state, &call, &body))
+        let call = Call::new(&stop, polls, state.dispatch.inner());
+        call.enter(|| self.run(state, &call, &body, None, None))
     }
 
     /// Stops this client: calls in progress on any thread return [`ErrorKind::Cancelled`]
@@ -257,7 +262,9 @@ impl Client {
     /// is running.
     pub fn shutdown(&self) {
         self.shut_down.store(true, Ordering::Release);
-        self.state().agent.clone().shutdown();
+        let state = self.state();
+        state.dispatch.close();
+        state.agent.clone().shutdown();
     }
 
     /// Whether [`Client::shutdown`] was called.
@@ -269,15 +276,20 @@ impl Client {
     pub(crate) fn state(&self) -> &ProcessState {
         self.state.get(
             || {
-                let Ok(fresh) =
-                    ProcessState::new(&self.config, &self.pacing, &self.injection, false)
-                else {
+                let Ok(fresh) = ProcessState::new(
+                    &self.config,
+                    &self.pacing,
+                    &self.injection,
+                    self.max_in_flight,
+                    false,
+                ) else {
                     unreachable!("the rate was accepted when the client was made")
                 };
                 fresh
             },
             |fresh| {
                 if self.is_shut_down() {
+                    fresh.dispatch.close();
                     fresh.agent.clone().shutdown();
                 }
             },

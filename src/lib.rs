@@ -17,6 +17,7 @@ mod avatar;
 mod batch;
 mod call;
 mod client;
+mod dispatch;
 mod error;
 mod failure;
 mod fork;

@@ -4,13 +4,16 @@
 
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::Read;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use ureq::http::StatusCode;
 
 use crate::avatar::Avatar;
 use crate::call::Call;
 use crate::client::{Client, ProcessState};
+use crate::dispatch::target::Load;
+use crate::dispatch::{BatchJob, Grant, NoTurn};
 use crate::error::{Error, ErrorKind};
 use crate::failure::Failure;
 use crate::response::{self, ERROR_BODY_READ};
@@ -41,22 +44,41 @@ pub(crate) fn request_body(chat_id: &ChatId<'_>) -> Result<Vec<u8>, Error> {
 }
 
 impl Client {
-    /// Attempts until an answer, a failure not worth retrying, the last retry, or a stop.
+    /// Attempts until an answer, a failure not worth retrying, the last retry, or a stop. Each
+    /// attempt waits for its turn in the dispatcher (`first`: the first attempt's, already
+    /// given to a batch entry); `batch`: the batch whose entry this is, whose turns its retries
+    /// take. The wait for a turn and the attempt share one `timeout`.
     pub(crate) fn run(
         &self,
         state: &ProcessState,
         call: &Call<'_>,
         body: &[u8],
+        mut first: Option<Grant>,
+        batch: Option<u64>,
     ) -> Result<Avatar, Error> {
         let mut attempts = 0;
         let mut stale_resends = 0;
         loop {
-            if !state.pacer.acquire(|wait| call.sleep(wait)) {
-                return Err(self.cancelled(attempts));
-            }
+            let start = Instant::now();
+            let grant =
+                match first.take() {
+                    Some(g) => g,
+                    None => match state.dispatch.inner().turn(
+                        call,
+                        start.checked_add(self.timeout),
+                        batch,
+                    ) {
+                        Ok(g) => g,
+                        Err(NoTurn::Stopped) => return Err(self.cancelled(attempts)),
+                        Err(NoTurn::Timeout) => return Err(self.no_turn(attempts)),
+                    },
+                };
             attempts += 1;
             call.new_attempt();
-            let failure = match self.attempt(state, body) {
+            let left = self.timeout.saturating_sub(start.elapsed());
+            let outcome = self.attempt(state, body, left);
+            grant.ended(load_of(&outcome, call));
+            let failure = match outcome {
                 Ok(mut avatar) => {
                     avatar.attempts = attempts;
                     return Ok(avatar);
@@ -68,14 +90,15 @@ impl Client {
             if call.should_stop() {
                 return Err(self.cancelled(attempts));
             }
+            let pacer = state.dispatch.pacer();
             if let Some(d) = failure.retry_after {
                 // The service asked the whole client to wait, not just this thread: the pause
                 // holds back every thread's next turn (every process's, with host pacing),
                 // this one's included, retried or not.
-                state.pacer.pause(d.min(MAX_RETRY_AFTER), |w| call.sleep(w));
+                pacer.pause(d.min(MAX_RETRY_AFTER), |w| call.sleep(w));
             }
             if failure.error.http_status() == Some(429) {
-                state.pacer.slow_down(|w| call.sleep(w));
+                pacer.slow_down(|w| call.sleep(w));
             }
             if failure.error.kind() == ErrorKind::Network
                 && call.failed_on_stale_connection()
@@ -101,12 +124,54 @@ impl Client {
         }
     }
 
+    /// A batch entry's request, its retries included; `grant` is its first turn.
+    pub(crate) fn run_entry(
+        &self,
+        job: &BatchJob,
+        batch: u64,
+        index: usize,
+        grant: Grant,
+    ) -> Result<Avatar, Error> {
+        let Some(chat_id) = job.plan.chat_id(index) else {
+            return Err(Error::invalid("chat_id was refused"));
+        };
+        let body = request_body(&chat_id)?;
+        if self.is_shut_down() {
+            return Err(self.cancelled(0));
+        }
+        let stop = || self.is_shut_down() || job.aborted.load(Ordering::Acquire);
+        let state = self.state();
+        let call = Call::new(&stop, false, state.dispatch.inner());
+        call.enter(|| self.run(state, &call, &body, Some(grant), Some(batch)))
+    }
+
+    /// The error of a call whose turn did not come within its timeout.
+    fn no_turn(&self, attempts: u32) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "no pacing turn within the timeout ({} ms): the client's other requests took \
+                 the turns meanwhile; nothing was sent",
+                self.timeout.as_millis()
+            ),
+        )
+        .with_attempts(attempts)
+    }
+
     /// One request and its answer.
-    fn attempt(&self, state: &ProcessState, body: &[u8]) -> Result<Avatar, Failure> {
+    fn attempt(
+        &self,
+        state: &ProcessState,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<Avatar, Failure> {
         let mut response = state
             .agent
             .post(self.uri.clone())
             .header("content-type", "application/json")
+            .config()
+            .timeout_global(Some(timeout.max(Duration::from_millis(1))))
+            .build()
             .send(body)
             .map_err(|e| self.transport_failure(e))?;
         let status = response.status();
@@ -134,6 +199,20 @@ impl Client {
             text
         };
         response::decode(status, response.headers(), &body, &self.token)
+    }
+}
+
+/// What an attempt's outcome says of the service's load, for the in-flight target.
+fn load_of(outcome: &Result<Avatar, Failure>, call: &Call<'_>) -> Load {
+    match outcome {
+        Ok(_) => Load::Answered,
+        Err(_) if call.stopped() => Load::Unknown,
+        Err(f) => match (f.error.kind(), f.error.http_status()) {
+            (ErrorKind::Timeout, _) => Load::PushedBack,
+            (_, Some(429 | 500..=599)) => Load::PushedBack,
+            (_, Some(_)) => Load::Answered,
+            _ => Load::Unknown,
+        },
     }
 }
 

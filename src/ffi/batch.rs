@@ -11,15 +11,16 @@ use super::code::{GA_OK, ga_code};
 use super::result::{self, ga_result, ga_result_free};
 use super::{ArgError, guard, str_arg};
 use crate::Client;
+use crate::batch::plan::Plan;
 use crate::batch::{MAX_BATCH, Next};
 
 /// The most chat ids one `ga_get_avatars` call takes.
 pub const GA_MAX_BATCH: usize = 1_000_000;
 const _: () = assert!(GA_MAX_BATCH == MAX_BATCH, "the C limit is the core's");
 
-/// How long the calling thread waits for a result before it looks again; a progress callback
-/// that asked to stop is honoured between results, so this only bounds idle waiting.
-const WAIT: Duration = Duration::from_millis(50);
+/// How long the calling thread waits for a result at a time: the wait is woken by a result or
+/// a shutdown, and the progress callback is called only after a result, so this is no poll.
+const WAIT: Duration = Duration::from_secs(3600);
 
 /// Called by `ga_get_avatars_with_progress` after each entry's result, with how many entries
 /// have one and how many there are, and the `user` pointer given to it. Always from the thread
@@ -118,34 +119,44 @@ unsafe fn collect(
     user: *mut c_void,
 ) -> Vec<*mut ga_result> {
     let mut out: Vec<*mut ga_result> = vec![std::ptr::null_mut(); count];
-    let mut done = 0usize;
     let mut progress = Progress {
         f: progress,
         user,
         total: count,
         stop_asked: false,
     };
-    // The strings the core is given, and for each the entry it answers.
-    let mut ids = Vec::with_capacity(count);
-    let mut entry_of = Vec::with_capacity(count);
-    for (i, slot) in out.iter_mut().enumerate() {
+    // The entries the core is given, and for each the entry of the caller's it answers: only
+    // kept once a NULL or non-UTF-8 id was left out (until then, the same).
+    let mut entry_of: Option<Vec<u32>> = None;
+    let mut refused_here = 0usize;
+    let ids = (0..count).filter_map(|i| {
         // SAFETY: `chat_ids` holds `count` pointers by the caller's contract.
         let p = unsafe { *chat_ids.add(i) };
         // SAFETY: NULL or NUL-terminated by the caller's contract.
         match unsafe { str_arg(p, "chat_id") } {
             Ok(s) => {
-                ids.push(s.to_string());
-                entry_of.push(i);
+                if let Some(map) = entry_of.as_mut() {
+                    map.push(i as u32);
+                }
+                Some(s)
             }
             Err(e) => {
-                *slot = result::from_code(e.code, &format!("chat_ids[{i}]: {}", e.message));
-                done += 1;
-                // SAFETY: forwarded contract.
-                unsafe { progress.report(done) };
+                out[i] = result::from_code(e.code, &format!("chat_ids[{i}]: {}", e.message));
+                refused_here += 1;
+                entry_of.get_or_insert_with(|| (0..i as u32).collect());
+                None
             }
         }
+    });
+    let plan = Plan::new(ids);
+    let entry = |index: usize| entry_of.as_ref().map_or(index, |m| m[index] as usize);
+    let mut done = 0usize;
+    for _ in 0..refused_here {
+        done += 1;
+        // SAFETY: forwarded contract.
+        unsafe { progress.report(done) };
     }
-    let mut batch = match client.batch(ids) {
+    let mut batch = match client.batch_of(plan) {
         Ok(b) => b,
         Err(e) => {
             for slot in out.iter_mut().filter(|s| s.is_null()) {
@@ -160,10 +171,9 @@ unsafe fn collect(
     loop {
         match batch.next_timeout(WAIT) {
             Next::Item(item) => {
-                let entry = entry_of[item.index];
-                out[entry] = match &item.result {
-                    Ok(a) => result::from_avatar(a.clone()),
-                    Err(e) => result::from_error(e),
+                out[entry(item.index)] = match item.result {
+                    Ok(a) => result::from_avatar(a),
+                    Err(e) => result::from_error(&e),
                 };
                 done += 1;
                 // SAFETY: forwarded contract.

@@ -221,6 +221,25 @@ impl Pacer {
         }
     }
 
+    /// Whether turns are spaced at all (a rate was set).
+    pub(crate) fn is_paced(&self) -> bool {
+        self.interval > 0
+    }
+
+    /// The time between turns at the full rate; zero when pacing is off.
+    pub(crate) fn interval(&self) -> Duration {
+        Duration::from_nanos(self.interval)
+    }
+
+    /// Turns per second now: the rate, less a slow-down after a 429 (0 when pacing is off).
+    pub(crate) fn rate_now(&self) -> f64 {
+        if self.interval == 0 {
+            return 0.0;
+        }
+        let share = self.turns().share(turns::now_ns()) as f64 / turns::FULL as f64;
+        1e9 / self.interval as f64 * share
+    }
+
     /// Waits for the next turn and takes it (see `Turns::acquire`).
     /// With Redis: the server's answer, slept here, until it gives the turn or cannot be
     /// used (then the turn is the fallback's).

@@ -19,17 +19,20 @@ use super::args::{str_arg, type_name};
 use super::avatar::PyAvatar;
 use super::errors::{raise, to_py_err};
 use super::{on_main_thread, run_core};
+use crate::MAX_BATCH;
 use crate::batch::Next;
+use crate::batch::plan::Plan;
 use crate::{Batch, Client, Error, Item};
 
 /// The longest wait between two looks at signals and `close()`: a Ctrl-C or a close is acted
 /// on within this, plus the core's 50 ms to interrupt the requests in flight.
 const SLICE: Duration = Duration::from_millis(50);
 
-/// `chat_ids` as owned strings: any iterable of `str`, but not a `str` itself (its characters
-/// would be taken for chat ids). A value of another type is a `TypeError` for the whole call:
-/// a program's mistake, not one entry's bad luck.
-fn chat_ids_arg(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+/// `chat_ids` gathered into a batch's plan: any iterable of `str`, but not a `str` itself (its
+/// characters would be taken for chat ids). A value of another type is a `TypeError` for the
+/// whole call: a program's mistake, not one entry's bad luck. The ids are copied once, into
+/// one text (see `batch/plan.rs`); more than the most a batch takes are not gathered.
+fn chat_ids_arg(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Plan> {
     if v.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(
             "chat_ids must be an iterable of str, not a str",
@@ -41,12 +44,18 @@ fn chat_ids_arg(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
             type_name(v)
         ))
     })?;
-    let mut ids = Vec::new();
-    for item in items {
-        let item = item?;
-        ids.push(str_arg(py, &item, &format!("chat_ids[{}]", ids.len()))?);
+    let mut failed = None;
+    let mut n = 0usize;
+    let ids = items.map_while(|item| {
+        let id = item.and_then(|item| str_arg(py, &item, &format!("chat_ids[{n}]")));
+        n += 1;
+        id.map_err(|e| failed = Some(e)).ok()
+    });
+    let plan = Plan::gather(ids.take(MAX_BATCH + 1));
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(plan),
     }
-    Ok(ids)
 }
 
 /// A batch's result as Python sees it: the `Avatar`, or the exception instance (not raised).
@@ -78,8 +87,9 @@ fn finish(py: Python<'_>, batch: Batch) {
 
 /// Starts a batch for Python: the chat ids checked, and the refusals of the core raised.
 fn start(py: Python<'_>, client: &Arc<Client>, chat_ids: &Bound<'_, PyAny>) -> PyResult<Batch> {
-    let ids = chat_ids_arg(py, chat_ids)?;
-    run_core(py, || client.batch(ids))
+    let plan = chat_ids_arg(py, chat_ids)?;
+    // Planning a million ids takes a second: not with the GIL.
+    run_core(py, || client.batch_of(plan.finish()))
 }
 
 /// `Client.get_avatars`: every result, in input order.
