@@ -390,7 +390,8 @@ sdist: venv
 	.venv/bin/python -m pip install -q 'twine>=5' </dev/null
 	.venv/bin/twine check --strict $(BUILD)/sdist/*.tar.gz
 
-# A full release build by pip (about 2.5 minutes on the shared machine): not in make test.
+# A full release build by pip (1 to 2.7 minutes on the shared machine): not in make test;
+# the archive's contents are checked in make test (test_sdist.py's first test).
 test-sdist: venv
 	GREENAPI_TEST_SDIST=1 .venv/bin/python -m pytest -q -rs bindings/python/tests/test_sdist.py </dev/null
 
