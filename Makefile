@@ -17,6 +17,14 @@
 #                       batches at 0 to 3 s of latency (docs/latency.png), and a deployment at the
 #                       limit (docs/deployment.png); BENCH_ONLY=loopback|latency|scale|deployment
 #   make demo           the C and Python examples, the command line (real service if GREEN_API_* are set)
+#   make docs           API reference into build/docs/ (rustdoc, Doxygen, pdoc; index.html)
+#   make docs-check     make docs, warnings as errors (in make test)
+#   make check-crate    cargo package --list holds what it should; cargo publish --dry-run (in make test)
+#   make wheels         release wheels into build/wheels/: manylinux2014 and musllinux_1_2 x86_64 abi3
+#   make test-wheels    the manylinux2014 wheel alone in a fresh venv, through test_wheel.py
+#   make sdist          maturin sdist into build/sdist/, twine check
+#   make test-sdist     the sdist built by pip in a fresh venv and run (test_sdist.py)
+#   make check-cinstall cargo cinstall and make install into two prefixes, compared file by file
 #   make clean
 
 SHELL := bash
@@ -75,7 +83,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib header test test-rust test-c test-valgrind test-python venv bench demo clean \
 	rust-tools valgrind-tool c-asan c-plain readme-example demo-c install-lib install uninstall \
-	test-install install-tools fuzz nightly-tools sanitize test-miri test-stress-valgrind
+	test-install install-tools fuzz nightly-tools sanitize test-miri test-stress-valgrind \
+	docs docs-check check-crate wheels test-wheels sdist test-sdist check-cinstall
 
 all: lib
 
@@ -99,6 +108,8 @@ test:
 	$(MAKE) --no-print-directory test-install
 	$(MAKE) --no-print-directory test-stress-valgrind
 	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory docs-check
+	$(MAKE) --no-print-directory check-crate
 	@echo "make test: all passed"
 
 test-rust: rust-tools
@@ -348,6 +359,51 @@ venv:
 # test: never part of `make test`. `cargo bench --bench loopback` is the quick Rust-only look.
 bench:
 	bash bench/run.sh
+
+# ---- release: reference, crate, wheels, sdist ---------------------------------------------------
+
+# The reference of whatever the API is: every warning of rustdoc, Doxygen and pdoc is an error.
+docs: venv
+	scripts/build-docs.sh
+
+docs-check: docs
+
+# What `cargo publish` would upload (Cargo.toml's include list), then its own verification: the
+# packaged crate alone builds. --allow-dirty: the checks run on a working tree too. Cargo's
+# notes that each [[test]] and [[bench]] is left out (their files are not packaged, by design)
+# are dropped; every other line, and its exit status, passes through.
+check-crate:
+	scripts/check-crate.sh
+	cargo publish --dry-run --allow-dirty --quiet 2>&1 | \
+		{ grep -v '^warning: ignoring \(test\|benchmark\) `[a-z_]*` as `[a-z_/]*\.rs` is not included in the published package$$' || true; }
+
+# Zig links against glibc 2.17's symbols (ziglang from PyPI, into the venv); auditwheel checks
+# the result. GREENAPI_WHEELS=manylinux for the glibc wheel only.
+wheels: venv
+	scripts/build-wheels.sh
+
+# The wheel make wheels built, installed alone into a fresh venv and run against the stand-in.
+test-wheels: venv
+	@ls $(BUILD)/wheels/greenapi-$(VERSION)-cp39-abi3-manylinux2014_x86_64.*.whl >/dev/null 2>&1 || \
+		{ echo "test-wheels: no manylinux2014 wheel in $(BUILD)/wheels: run make wheels" >&2; exit 1; }
+	GREENAPI_WHEEL="$$(ls $(BUILD)/wheels/greenapi-$(VERSION)-cp39-abi3-manylinux2014_x86_64.*.whl)" \
+		.venv/bin/python -m pytest -q bindings/python/tests/test_wheel.py </dev/null
+
+sdist: venv
+	rm -rf $(BUILD)/sdist
+	cd bindings/python && $(CURDIR)/.venv/bin/maturin sdist --out $(CURDIR)/$(BUILD)/sdist
+	.venv/bin/python -m pip install -q 'twine>=5' </dev/null
+	.venv/bin/twine check --strict $(BUILD)/sdist/*.tar.gz
+
+# A full release build by pip (1 to 2.7 minutes on the shared machine): not in make test;
+# the archive's contents are checked in make test (test_sdist.py's first test).
+test-sdist: venv
+	GREENAPI_TEST_SDIST=1 .venv/bin/python -m pytest -q -rs bindings/python/tests/test_sdist.py </dev/null
+
+# cargo-c (installed once from crates.io) against make install: the same files, the same
+# contents (libraries compared by their symbols and soname), into two scratch prefixes.
+check-cinstall:
+	scripts/check-cinstall.sh
 
 # ---- demo --------------------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@
 //! # Ok::<(), greenapi::Error>(())
 //! ```
 
+#![deny(missing_docs)]
+
 mod avatar;
 mod batch;
 mod call;

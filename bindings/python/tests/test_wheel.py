@@ -1,8 +1,12 @@
 """`maturin build --release` makes an abi3 manylinux wheel that works on its own: installed (not
-the source tree) into a fresh virtual environment, it runs the example against the stand-in."""
+the source tree) into a fresh virtual environment, it runs the example against the stand-in.
+
+With GREENAPI_WHEEL set to a wheel's path (`make test-wheels`, after `make wheels`), that wheel is
+tested instead of one built here: the release's manylinux2014 wheel."""
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import shutil
@@ -20,13 +24,17 @@ from test_packaging import EXAMPLE, PKG, build_env, run
 @pytest.mark.slow
 def test_wheel_in_a_fresh_venv_runs_the_example(tmp_path, standin):
     env = build_env()
-    wheels = tmp_path / "wheels"
-    maturin = Path(sys.executable).parent / "maturin"
-    run([maturin, "build", "--release", "--out", wheels], PKG, env, timeout=3600)
-
-    built = sorted(wheels.glob("*.whl"))
-    assert len(built) == 1, built
-    wheel = built[0]
+    given = os.environ.get("GREENAPI_WHEEL")
+    if given:
+        wheel = Path(given).resolve()
+        assert wheel.is_file(), f"GREENAPI_WHEEL={given} is not a file"
+    else:
+        wheels = tmp_path / "wheels"
+        maturin = Path(sys.executable).parent / "maturin"
+        run([maturin, "build", "--release", "--out", wheels], PKG, env, timeout=3600)
+        built = sorted(wheels.glob("*.whl"))
+        assert len(built) == 1, built
+        wheel = built[0]
     # One wheel for every CPython from 3.9 up (abi3), for any manylinux glibc as new as the builder's.
     pattern = (rf"greenapi-{re.escape(greenapi.__version__)}-cp39-abi3-"
                rf"(\S*\.)?manylinux_\d+_\d+_{platform.machine()}(\.\S*)?\.whl")
@@ -34,6 +42,9 @@ def test_wheel_in_a_fresh_venv_runs_the_example(tmp_path, standin):
     names = zipfile.ZipFile(wheel).namelist()
     assert "greenapi/_native.abi3.so" in names, names
     assert {"greenapi/__init__.py", "greenapi/_native.pyi", "greenapi/py.typed"} <= set(names), names
+    # Both licence texts travel with the binary (the MIT licence asks for it).
+    info = f"greenapi-{greenapi.__version__}.dist-info"
+    assert {f"{info}/licenses/LICENSE-MIT", f"{info}/licenses/LICENSE-APACHE"} <= set(names), names
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", venv], tmp_path, env)

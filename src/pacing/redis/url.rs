@@ -107,6 +107,7 @@ impl RedisUrl {
         &self.host
     }
 
+    /// The TCP port (6379 when the URL names none).
     pub fn port(&self) -> u16 {
         self.port
     }
