@@ -1,0 +1,56 @@
+//! A hostile review of the dispatcher (issue 16): each test is an attack a user of the library
+//! could make without meaning to. Counts, never times: a sleep here only makes a state last
+//! (a caller that does not take its results), and a hang shows as a bounded wait that fails.
+
+mod support;
+
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use greenapi::{Client, Next};
+use support::{ID, Server, TOKEN};
+
+fn ids(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:06}@c.us")).collect()
+}
+
+/// Takes every result left, failing (instead of hanging) when none comes for `patience`.
+fn drain(batch: &mut greenapi::Batch, patience: Duration) -> Vec<greenapi::Item> {
+    let mut got = Vec::new();
+    let mut last = Instant::now();
+    loop {
+        match batch.next_timeout(Duration::from_millis(200)) {
+            Next::Item(i) => {
+                got.push(i);
+                last = Instant::now();
+            }
+            Next::Done => return got,
+            Next::Pending => assert!(
+                last.elapsed() < patience,
+                "no result for {patience:?} after {} results (done {} of {})",
+                got.len(),
+                batch.done(),
+                batch.total()
+            ),
+        }
+    }
+}
+
+#[test]
+fn a_caller_that_pauses_longer_than_the_idle_time_still_gets_every_result() {
+    // A progress callback or a loop body that takes a while (longer than the dispatcher's idle
+    // time, 10 s) with the batch held back by results waiting: once the caller takes them, the
+    // batch must go on.
+    let server = Server::always_json(200, r#"{"urlAvatar":"https://x/y"}"#);
+    let client = Arc::new(Client::with_options(ID, TOKEN, &support::opts(&server.url())).unwrap());
+    let mut batch = client.batch(ids("7500", 2000)).unwrap();
+    assert!(matches!(
+        batch.next_timeout(Duration::from_secs(30)),
+        Next::Item(_)
+    ));
+    thread::sleep(Duration::from_secs(11));
+    let rest = drain(&mut batch, Duration::from_secs(20));
+    assert_eq!(rest.len(), 1999);
+    assert_eq!(server.request_count(), 2000);
+}
