@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use greenapi::{Client, Next};
-use support::{ID, Server, TOKEN};
+use greenapi::{Client, ErrorKind, Next, Options};
+use support::{ID, Reply, Server, TOKEN};
 
 fn ids(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i:06}@c.us")).collect()
@@ -53,4 +53,44 @@ fn a_caller_that_pauses_longer_than_the_idle_time_still_gets_every_result() {
     let rest = drain(&mut batch, Duration::from_secs(20));
     assert_eq!(rest.len(), 1999);
     assert_eq!(server.request_count(), 2000);
+}
+
+#[test]
+fn a_stopped_batch_sends_no_retry_after_the_stop() {
+    // A struggling service (every answer a 503 after a while): the entries in flight at the
+    // stop may finish, but none of them is sent again: a retry is a request after the stop.
+    let server = Server::start(|_, _| {
+        thread::sleep(Duration::from_millis(100));
+        Reply::json(503, "{}")
+    });
+    let o = Options {
+        max_in_flight: 8,
+        max_retries: 3,
+        ..support::opts(&server.url())
+    };
+    let cap = o.max_in_flight as usize;
+    let client = Arc::new(Client::with_options(ID, TOKEN, &o).unwrap());
+    let mut batch = client.batch(ids("7600", 200)).unwrap();
+    // Until the first requests are out.
+    while server.request_count() < cap {
+        thread::sleep(Duration::from_millis(5));
+    }
+    batch.stop();
+    let at_stop = server.request_count();
+    let items = drain(&mut batch, Duration::from_secs(30));
+    assert_eq!(items.len(), 200);
+    let sent = server.request_count();
+    assert!(
+        sent <= at_stop + cap,
+        "{sent} requests in all, {at_stop} at the stop, cap {cap}"
+    );
+    for i in &items {
+        let e = i.result.as_ref().unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::ServerError | ErrorKind::Cancelled),
+            "{:?}: {}",
+            e.kind(),
+            e.message()
+        );
+    }
 }

@@ -262,6 +262,14 @@ impl Drop for Dispatcher {
 }
 
 impl State {
+    /// Whether `batch` (the batch whose entry asks for a turn to retry) was stopped: a retry
+    /// is a new request, and a stopped batch sends none.
+    fn batch_stopped(&self, batch: Option<u64>) -> bool {
+        batch
+            .and_then(|id| self.batches.get(&id))
+            .is_some_and(|b| b.stopped)
+    }
+
     /// Whether some source could use a turn now.
     fn anything_ready(&self) -> bool {
         self.ring.iter().any(|s| match s {
@@ -303,6 +311,10 @@ impl State {
                     let Some(b) = self.batches.get_mut(&id) else {
                         continue;
                     };
+                    if b.stopped {
+                        // Its retries give up (woken by the stop), its entries are not sent.
+                        continue;
+                    }
                     if let Some(ticket) = b.retries.pop_front() {
                         self.give_ticket(inner, &ticket, taken);
                         return Some(Given::Ticket);
@@ -383,11 +395,11 @@ enum Given {
 impl BatchQueue {
     /// Whether the batch may send a new entry (not counting retries).
     fn ready(&self, max_in_flight: usize) -> bool {
-        !self.retries.is_empty()
-            || (!self.stopped
-                && self.completed.len() < FEW
-                && self.outstanding < max_in_flight
-                && self.job.plan.next_job(self.cursor).is_some())
+        !self.stopped
+            && (!self.retries.is_empty()
+                || (self.completed.len() < FEW
+                    && self.outstanding < max_in_flight
+                    && self.job.plan.next_job(self.cursor).is_some()))
     }
 
     /// Nothing of the batch is out any more and nothing more will be sent.
@@ -458,7 +470,7 @@ impl Inner {
         batch: Option<u64>,
     ) -> Result<Grant, NoTurn> {
         let mut st = self.lock();
-        if st.closed || (!call.polls() && call.should_stop()) {
+        if st.closed || (!call.polls() && call.should_stop()) || st.batch_stopped(batch) {
             return Err(NoTurn::Stopped);
         }
         if batch.is_none() && !st.anything_ready() && st.has_room(self) {
@@ -505,7 +517,7 @@ impl Inner {
                 call.should_stop()
             };
             let now = Instant::now();
-            let why = if st.closed || stop {
+            let why = if st.closed || stop || st.batch_stopped(batch) {
                 Some(NoTurn::Stopped)
             } else if deadline.is_some_and(|d| now >= d) {
                 Some(NoTurn::Timeout)
@@ -645,9 +657,10 @@ impl Inner {
             b.stopped = true;
             if abort {
                 b.job.aborted.store(true, Ordering::Release);
-                for t in &b.retries {
-                    t.woken.notify_all();
-                }
+            }
+            // Their retries are not sent after a stop: they give up.
+            for t in &b.retries {
+                t.woken.notify_all();
             }
             b.result_ready.notify_all();
         }
