@@ -94,3 +94,35 @@ fn a_stopped_batch_sends_no_retry_after_the_stop() {
         );
     }
 }
+
+#[test]
+fn single_calls_at_once_never_exceed_max_in_flight() {
+    // Many threads calling at the same instant, pacing off: each sees room on the wire and
+    // nothing else waiting. max_in_flight bounds the whole client, these calls included.
+    let c = support::counting_server(Duration::from_millis(30));
+    let o = Options {
+        max_in_flight: 2,
+        ..support::opts(&c.server.url())
+    };
+    let client = Arc::new(Client::with_options(ID, TOKEN, &o).unwrap());
+    for round in 0..10 {
+        let start = Arc::new(std::sync::Barrier::new(16));
+        let calls: Vec<_> = (0..16)
+            .map(|i| {
+                let (client, start) = (client.clone(), start.clone());
+                thread::spawn(move || {
+                    start.wait();
+                    client
+                        .get_avatar(&format!("77{round:02}{i:06}"))
+                        .map(|_| ())
+                })
+            })
+            .collect();
+        for t in calls {
+            t.join().unwrap().unwrap();
+        }
+    }
+    assert_eq!(c.server.request_count(), 160);
+    let most = c.most_in_flight.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(most <= 2, "{most} requests at once, max_in_flight 2");
+}

@@ -474,11 +474,16 @@ impl Inner {
             return Err(NoTurn::Stopped);
         }
         if batch.is_none() && !st.anything_ready() && st.has_room(self) {
+            // The place on the wire is held while the turn is tried for: calls made at once
+            // would otherwise all see the same last place free.
+            st.in_flight += 1;
             drop(st);
-            if self.pacer.acquire(|_| false) {
-                return Ok(self.lock().grant(self, true));
-            }
+            let due = self.pacer.acquire(|_| false);
             st = self.lock();
+            st.in_flight -= 1;
+            if due {
+                return Ok(st.grant(self, true));
+            }
         }
         let ticket = Arc::new(Ticket {
             grant: AtomicU64::new(0),

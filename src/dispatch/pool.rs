@@ -57,6 +57,12 @@ pub(super) fn grant_turns(inner: &Arc<Inner>) {
         // Retry-After pause could refuse it), which spares every request a hand-over.
         let taken = !inner.pacer.is_paced() && inner.pacer.acquire(|_| false);
         let mut st = inner.lock();
+        // A call or a worker may have taken the room meanwhile (the lock was let go): no turn
+        // is given beyond it. Nothing is lost: a paced turn was not taken, an unpaced one
+        // costs nothing.
+        if !st.has_room(inner) {
+            continue;
+        }
         if let Some(Given::Work(w)) = st.give_turn(inner, taken) {
             hand_to_worker(inner, st, w);
         }
@@ -89,16 +95,21 @@ impl Inner {
     /// A turn that is due now, for a batch entry, without waiting: what a worker that just
     /// finished takes next, with no hand-over through the granter.
     fn turn_now(self: &Arc<Self>) -> Option<Work> {
-        let st = self.lock();
+        let mut st = self.lock();
         // A turn given and not taken yet is its recipient's: not raced for.
         if st.closed || st.untaken > 0 || !st.anything_ready() || !st.has_room(self) {
             return None;
         }
+        // The place on the wire is held while the turn is tried for (see `Inner::turn`).
+        st.in_flight += 1;
         drop(st);
-        if !self.pacer.acquire(|_| false) {
+        let due = self.pacer.acquire(|_| false);
+        let mut st = self.lock();
+        st.in_flight -= 1;
+        if !due {
             return None;
         }
-        match self.lock().give_turn(self, true) {
+        match st.give_turn(self, true) {
             Some(Given::Work(w)) => Some(w),
             _ => None,
         }
