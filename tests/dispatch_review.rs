@@ -126,3 +126,29 @@ fn single_calls_at_once_never_exceed_max_in_flight() {
     let most = c.most_in_flight.load(std::sync::atomic::Ordering::SeqCst);
     assert!(most <= 2, "{most} requests at once, max_in_flight 2");
 }
+
+#[test]
+fn a_batch_retry_that_gets_no_turn_within_the_timeout_ends_as_a_timeout() {
+    // One turn an hour: the entry's first attempt has it, its retry (after a 503) would wait
+    // an hour. The timeout bounds that wait: the entry ends, with the attempt it made.
+    let server = Server::always_json(503, "{}");
+    let o = Options {
+        rate_limit_per_sec: 1.0 / 3600.0,
+        timeout: Duration::from_millis(500),
+        max_retries: 3,
+        ..support::opts(&server.url())
+    };
+    let client = Arc::new(Client::with_options(ID, TOKEN, &o).unwrap());
+    let mut batch = client.batch(ids("7800", 1)).unwrap();
+    let items = drain(&mut batch, Duration::from_secs(20));
+    assert_eq!(items.len(), 1);
+    let e = items[0].result.as_ref().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{}", e.message());
+    assert_eq!(e.attempts(), 1, "{}", e.message());
+    assert_eq!(server.request_count(), 1);
+    // The client is not left stalled by the turn given up: a call after it waits for the
+    // next turn and times out the same way, sending nothing.
+    let e = client.get_avatar("79990000005").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{}", e.message());
+    assert_eq!(server.request_count(), 1);
+}
