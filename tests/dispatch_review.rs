@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use greenapi::{Client, ErrorKind, Next, Options};
-use support::{ID, Reply, Server, TOKEN};
+use support::{ID, Reply, Server, TOKEN, asked};
 
 fn ids(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i:06}@c.us")).collect()
@@ -151,4 +151,51 @@ fn a_batch_retry_that_gets_no_turn_within_the_timeout_ends_as_a_timeout() {
     let e = client.get_avatar("79990000005").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{}", e.message());
     assert_eq!(server.request_count(), 1);
+}
+
+#[test]
+fn dropping_a_finished_batch_does_not_wait_for_another_threads_new_batch() {
+    // Thread X drops its finished batch as thread Y starts one: X's drop must not wait for
+    // Y's batch to end (a Y that waits for X would then never end, or not before the workers'
+    // idle time). Y's batch takes 200 requests of 10 ms two at a time: X's drop, which waits
+    // for nothing of its own, returns long before Y is done, unless it waits for Y.
+    let server = Server::start(|r, _| {
+        thread::sleep(Duration::from_millis(10));
+        let id = asked(&r.body);
+        Reply::json(200, &format!(r#"{{"urlAvatar":"https://x/{id}"}}"#))
+    });
+    let o = Options {
+        max_in_flight: 2,
+        ..support::opts(&server.url())
+    };
+    let client = Arc::new(Client::with_options(ID, TOKEN, &o).unwrap());
+    let mut waited = 0;
+    for round in 0..20 {
+        let mut a = client.batch(ids(&format!("79{round:02}"), 4)).unwrap();
+        assert_eq!(a.by_ref().count(), 4);
+        let start = Arc::new(std::sync::Barrier::new(2));
+        let y_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let y = {
+            let (client, start, y_done) = (client.clone(), start.clone(), y_done.clone());
+            thread::spawn(move || {
+                start.wait();
+                let n = client
+                    .batch(ids(&format!("78{round:02}"), 200))
+                    .unwrap()
+                    .count();
+                y_done.store(true, std::sync::atomic::Ordering::SeqCst);
+                n
+            })
+        };
+        start.wait();
+        drop(a);
+        if y_done.load(std::sync::atomic::Ordering::SeqCst) {
+            waited += 1;
+        }
+        assert_eq!(y.join().unwrap(), 200);
+    }
+    assert_eq!(
+        waited, 0,
+        "X's drop waited for Y's whole batch in {waited} of 20 rounds"
+    );
 }

@@ -761,6 +761,11 @@ impl Inner {
         self.turn_due.notify_all();
         st = self.lock();
         while st.workers > 0 || (st.granter_running && st.ring.is_empty()) {
+            if !st.batches.is_empty() {
+                // Another thread started a batch meanwhile: the threads are its now, and
+                // waiting for them would wait for that batch to end.
+                return;
+            }
             st = self.gone.wait(st).unwrap_or_else(|p| p.into_inner());
         }
         let mut ended = std::mem::take(&mut st.worker_threads);
