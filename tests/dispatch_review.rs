@@ -199,3 +199,53 @@ fn dropping_a_finished_batch_does_not_wait_for_another_threads_new_batch() {
         "X's drop waited for Y's whole batch in {waited} of 20 rounds"
     );
 }
+
+#[test]
+fn max_in_flight_one_with_retries_and_calls_beside_answers_everything_once() {
+    // The only place on the wire, a batch whose entries each fail once (503, then 429 with a
+    // Retry-After, then an answer), single calls from other threads beside it: no retry waits
+    // for a place its own batch holds, every entry is answered once.
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<String, u32>::new()));
+    let log = seen.clone();
+    let server = Server::start(move |r, _| {
+        let id = asked(&r.body);
+        let n = {
+            let mut m = log.lock().unwrap();
+            let n = m.entry(id.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        match n {
+            1 => Reply::json(503, "{}"),
+            2 if id.ends_with("3@c.us") => {
+                Reply::json(429, "{}").with_header("Retry-After", "0")
+            }
+            _ => Reply::json(200, &format!(r#"{{"urlAvatar":"https://x/{id}"}}"#)),
+        }
+    });
+    let o = Options {
+        max_in_flight: 1,
+        max_retries: 3,
+        ..support::opts(&server.url())
+    };
+    let client = Arc::new(Client::with_options(ID, TOKEN, &o).unwrap());
+    let calls: Vec<_> = (0..5)
+        .map(|i| {
+            let client = client.clone();
+            thread::spawn(move || client.get_avatar(&format!("7950000{i:03}")))
+        })
+        .collect();
+    let mut batch = client.batch(ids("7951", 20)).unwrap();
+    let items = drain(&mut batch, Duration::from_secs(30));
+    assert_eq!(items.len(), 20);
+    let mut once = vec![0; 20];
+    for i in &items {
+        assert!(i.result.is_ok(), "{}: {:?}", i.chat_id, i.result);
+        once[i.index] += 1;
+    }
+    assert!(once.iter().all(|&n| n == 1));
+    for (i, c) in calls.into_iter().enumerate() {
+        let a = c.join().unwrap().unwrap();
+        assert_eq!(a.attempts, if i == 3 { 3 } else { 2 });
+    }
+}
