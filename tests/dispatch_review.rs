@@ -205,7 +205,10 @@ fn max_in_flight_one_with_retries_and_calls_beside_answers_everything_once() {
     // The only place on the wire, a batch whose entries each fail once (503, then 429 with a
     // Retry-After, then an answer), single calls from other threads beside it: no retry waits
     // for a place its own batch holds, every entry is answered once.
-    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<String, u32>::new()));
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+        String,
+        u32,
+    >::new()));
     let log = seen.clone();
     let server = Server::start(move |r, _| {
         let id = asked(&r.body);
@@ -217,9 +220,7 @@ fn max_in_flight_one_with_retries_and_calls_beside_answers_everything_once() {
         };
         match n {
             1 => Reply::json(503, "{}"),
-            2 if id.ends_with("3@c.us") => {
-                Reply::json(429, "{}").with_header("Retry-After", "0")
-            }
+            2 if id.ends_with("3@c.us") => Reply::json(429, "{}").with_header("Retry-After", "0"),
             _ => Reply::json(200, &format!(r#"{{"urlAvatar":"https://x/{id}"}}"#)),
         }
     });
@@ -248,4 +249,53 @@ fn max_in_flight_one_with_retries_and_calls_beside_answers_everything_once() {
         let a = c.join().unwrap().unwrap();
         assert_eq!(a.attempts, if i == 3 { 3 } else { 2 });
     }
+}
+
+#[test]
+fn a_call_interrupted_as_its_turn_comes_leaks_no_place_on_the_wire() {
+    // max_in_flight 1: a call waits for the place a slow call holds, and is interrupted
+    // around the moment the place frees (its turn is being given). Whether it got the turn or
+    // not, the place must come back: a leaked one stalls every later call of the client.
+    let c = support::counting_server(Duration::from_millis(100));
+    let o = Options {
+        max_in_flight: 1,
+        timeout: Duration::from_secs(5),
+        ..support::opts(&c.server.url())
+    };
+    let client = Arc::new(Client::with_options(ID, TOKEN, &o).unwrap());
+    let mut cancelled = 0;
+    for round in 0..30u64 {
+        let base = c.server.request_count();
+        let holder = {
+            let client = client.clone();
+            thread::spawn(move || client.get_avatar(&format!("796{round:07}")))
+        };
+        while c.server.request_count() == base {
+            thread::sleep(Duration::from_millis(1));
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let waiter = {
+            let (client, stop) = (client.clone(), stop.clone());
+            thread::spawn(move || {
+                client.get_avatar_interruptible(&format!("797{round:07}"), &|| {
+                    stop.load(std::sync::atomic::Ordering::Relaxed)
+                })
+            })
+        };
+        // Around the end of the holder's 100 ms.
+        thread::sleep(Duration::from_millis(85 + round % 30));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        holder.join().unwrap().unwrap();
+        // Either it was sent before the stop, or it was cancelled.
+        if let Err(e) = waiter.join().unwrap() {
+            assert_eq!(e.kind(), ErrorKind::Cancelled, "{}", e.message());
+            cancelled += 1;
+        }
+        // The place came back: a call after it is answered.
+        client
+            .get_avatar(&format!("798{round:07}"))
+            .unwrap_or_else(|e| panic!("round {round}: {:?} {}", e.kind(), e.message()));
+    }
+    // The interrupt came before the turn at least sometimes (else the test tried nothing).
+    assert!(cancelled > 0);
 }
