@@ -239,7 +239,7 @@ fn max_in_flight_one_with_retries_and_calls_beside_answers_everything_once() {
     let mut batch = client.batch(ids("7951", 20)).unwrap();
     let items = drain(&mut batch, Duration::from_secs(30));
     assert_eq!(items.len(), 20);
-    let mut once = vec![0; 20];
+    let mut once = [0; 20];
     for i in &items {
         assert!(i.result.is_ok(), "{}: {:?}", i.chat_id, i.result);
         once[i.index] += 1;
