@@ -299,3 +299,67 @@ fn a_call_interrupted_as_its_turn_comes_leaks_no_place_on_the_wire() {
     // The interrupt came before the turn at least sometimes (else the test tried nothing).
     assert!(cancelled > 0);
 }
+
+#[test]
+fn duplicates_and_refusals_in_a_stopped_batch_come_out_exactly_once() {
+    // 3,000 entries: a third refused, a third duplicates of another entry (spelled without
+    // the suffix), a third unique; stopped after 500 results. Every entry once, a duplicate
+    // with its original's outcome, a refusal as InvalidArgument.
+    let server = Server::start(|r, _| {
+        let id = asked(&r.body);
+        Reply::json(200, &format!(r#"{{"urlAvatar":"https://x/{id}"}}"#))
+    });
+    let o = Options {
+        max_in_flight: 4,
+        ..support::opts(&server.url())
+    };
+    let client = Arc::new(Client::with_options(ID, TOKEN, &o).unwrap());
+    let given: Vec<String> = (0..3000)
+        .map(|i| match i % 3 {
+            0 => format!("bad id {i}"),
+            1 => format!("7990{:06}", i - 1),
+            _ => format!("7990{:06}@c.us", i - 2),
+        })
+        .collect();
+    let mut batch = client.batch(given.clone()).unwrap();
+    let mut items = Vec::new();
+    while items.len() < 500 {
+        if let Next::Item(i) = batch.next_timeout(Duration::from_secs(30)) {
+            items.push(i);
+        }
+    }
+    batch.stop();
+    items.extend(drain(&mut batch, Duration::from_secs(30)));
+    assert_eq!(items.len(), 3000);
+    let mut by_index: Vec<Option<&greenapi::Item>> = vec![None; 3000];
+    for i in &items {
+        assert!(by_index[i.index].is_none(), "entry {} twice", i.index);
+        assert_eq!(i.chat_id, given[i.index]);
+        by_index[i.index] = Some(i);
+    }
+    let sent = server.request_count();
+    let mut answered = 0;
+    for (n, i) in by_index.iter().enumerate() {
+        let i = i.unwrap();
+        match n % 3 {
+            0 => assert_eq!(
+                i.result.as_ref().unwrap_err().kind(),
+                ErrorKind::InvalidArgument
+            ),
+            1 => {
+                let twin = by_index[n + 1].unwrap();
+                match (&i.result, &twin.result) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(a.url_avatar, b.url_avatar);
+                        answered += 1;
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind()),
+                    _ => panic!("entry {n} and its duplicate differ"),
+                }
+            }
+            _ => {}
+        }
+    }
+    // One request per pair answered, none for a duplicate or a refusal.
+    assert_eq!(sent, answered);
+}
