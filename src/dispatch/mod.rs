@@ -642,6 +642,9 @@ impl Inner {
             },
         );
         st.ring.push_back(Source::Batch(id));
+        // A thread waiting for the dispatcher's threads to end (`join_idle_threads`) stops
+        // waiting: they are this batch's now.
+        self.gone.notify_all();
         if let Err(mut st) = self.wake_granter(st) {
             st.batches.remove(&id);
             st.ring
