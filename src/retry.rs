@@ -58,6 +58,9 @@ impl Client {
     ) -> Result<Avatar, Error> {
         let mut attempts = 0;
         let mut stale_resends = 0;
+        // The last attempt's failure: what a batch entry ends with when its batch was stopped
+        // before its retry (not sent: the batch sends nothing after a stop).
+        let mut last: Option<Error> = None;
         loop {
             let start = Instant::now();
             let mut grant =
@@ -69,7 +72,12 @@ impl Client {
                         batch,
                     ) {
                         Ok(g) => g,
-                        Err(NoTurn::Stopped) => return Err(self.cancelled(attempts)),
+                        Err(NoTurn::Stopped) => {
+                            return Err(match last.take() {
+                                Some(e) if !call.should_stop() => e,
+                                _ => self.cancelled(attempts),
+                            });
+                        }
                         Err(NoTurn::Timeout) => return Err(self.no_turn(attempts)),
                     },
                 };
@@ -118,6 +126,7 @@ impl Client {
             if !(failure.retryable && attempts <= self.max_retries) {
                 return Err(failure.error.with_attempts(attempts));
             }
+            last = Some(failure.error.clone().with_attempts(attempts));
             // The longer of the backoff and the `Retry-After`: the pause above holds the next
             // pacing turn until the `Retry-After` has passed, so the backoff alone is slept here.
             // `Retry-After: 0` thus leaves the backoff as it is.
