@@ -702,7 +702,9 @@ impl Inner {
                 return Err(true);
             };
             if let Some(r) = b.completed.pop_front() {
-                let was_full = b.outstanding >= self.max_in_flight || b.completed.len() + 1 >= FEW;
+                // A stopped batch (or a closed dispatcher) sends nothing more: no granter for it.
+                let was_full = !b.stopped
+                    && (b.outstanding >= self.max_in_flight || b.completed.len() + 1 >= FEW);
                 b.outstanding -= 1;
                 if was_full {
                     // The granter may have ended meanwhile (nothing was ready for its idle
