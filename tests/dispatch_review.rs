@@ -370,3 +370,34 @@ fn duplicates_and_refusals_in_a_stopped_batch_come_out_exactly_once() {
     // One request per pair answered, none for a duplicate or a refusal.
     assert_eq!(sent, answered);
 }
+
+#[test]
+fn dropping_a_batch_whose_retry_waits_an_hour_for_its_turn_returns() {
+    // One turn an hour and a long timeout: the entry's retry (after a 503) waits for a turn
+    // an hour away. Dropping the batch aborts it: the drop must not wait that hour.
+    let server = Server::always_json(503, "{}");
+    let o = Options {
+        rate_limit_per_sec: 1.0 / 3600.0,
+        timeout: Duration::from_secs(7200),
+        max_retries: 3,
+        ..support::opts(&server.url())
+    };
+    let client = Arc::new(Client::with_options(ID, TOKEN, &o).unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dropper = {
+        let client = client.clone();
+        thread::spawn(move || {
+            let batch = client.batch(ids("7850", 3)).unwrap();
+            // Until the first request was answered and its retry is waiting.
+            thread::sleep(Duration::from_millis(600));
+            drop(batch);
+            tx.send(()).unwrap();
+        })
+    };
+    assert!(
+        rx.recv_timeout(Duration::from_secs(30)).is_ok(),
+        "dropping the batch waited for the retry's turn"
+    );
+    dropper.join().unwrap();
+    assert_eq!(server.request_count(), 1);
+}
