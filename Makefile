@@ -167,7 +167,7 @@ test-miri: nightly-tools
 # The fork test is skipped: ThreadSanitizer cannot start threads in a child forked from a
 # process with threads (the child's client needs some), and dies there by design.
 sanitize: nightly-tools
-	RUSTFLAGS=-Zsanitizer=thread TSAN_OPTIONS=halt_on_error=1 GA_STRESS_CALLS=200 \
+	RUSTFLAGS=-Zsanitizer=thread TSAN_OPTIONS=halt_on_error=1 GA_STRESS_CALLS=200 GA_STRESS_TIMEOUT_MS=10000 \
 		cargo +nightly test -Zbuild-std --target $(HOST) --target-dir target/tsan \
 		--test stress --test client --test batch --test dispatch --test dispatch_threads \
 		-- --test-threads=1 \

@@ -670,7 +670,7 @@ impl Inner {
     /// The batch's next result, waiting up to `wait`. `Err(true)`: none will come (every
     /// entry sent has been handed out and nothing more will be sent); `Err(false)`: none yet.
     pub(crate) fn take_result(
-        &self,
+        self: &Arc<Self>,
         batch: u64,
         wait: Duration,
     ) -> Result<(usize, Result<Avatar, Error>), bool> {
@@ -683,9 +683,9 @@ impl Inner {
             if let Some(r) = b.completed.pop_front() {
                 let was_full = b.outstanding >= self.max_in_flight || b.completed.len() + 1 >= FEW;
                 b.outstanding -= 1;
-                drop(st);
                 if was_full {
-                    self.granter.notify_one();
+                    // The granter may have ended while the batch was held back.
+                    let _ = self.wake_granter(st);
                 }
                 return Ok(r);
             }
