@@ -75,7 +75,8 @@ exit status:
 AVATARS_DESCRIPTION = """\
 Asks for the avatar of every chat id in FILE (or stdin), one per line (UTF-8;
 blank lines and lines starting with # skipped; a BOM at the start of a line is
-dropped). Paced to --rate-limit, with up to --max-in-flight requests at once."""
+dropped). Paced to --rate-limit, with as many requests at once as keep that pace (at most
+--max-in-flight)."""
 
 AVATARS_EPILOG = (
     """\
@@ -136,7 +137,8 @@ def _client_options_parser() -> argparse.ArgumentParser:
         g.add_argument("--rate-limit", type=float, metavar="PER_SECOND",
                        help="requests per second (default 10, the service's limit; 0: no pacing)"),
         g.add_argument("--max-in-flight", type=int, metavar="N",
-                       help="requests in flight at once (default 8; 1 to 256)"),
+                       help="most requests in flight at once (default 64; 1 to 256; under pacing, "
+                            "as many as keep the pace)"),
         g.add_argument("--proxy", metavar="URL",
                        help='proxy URL (http:// or https://); "" for none (default: from the environment)'),
         g.add_argument("--ca-file", metavar="PEM",
