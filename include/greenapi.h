@@ -49,8 +49,10 @@ typedef struct ga_client ga_client;
 typedef uint32_t ga_code;
 
 /**
- * The outcome of `ga_get_avatar`. Fields may only ever be appended. Every string lives until
- * `ga_result_free`.
+ * The outcome of `ga_get_avatar`. Fields may only ever be appended: the library allocates every
+ * `ga_result` and the caller only reads one through a pointer, so a program built against an
+ * older header, which knows fewer fields, reads a newer library's results correctly. Every
+ * string lives until `ga_result_free`.
  */
 typedef struct ga_result {
   /**
@@ -85,6 +87,13 @@ typedef struct ga_result {
    * HTTP attempts made (1 + retries); 0 when nothing was sent.
    */
   uint32_t attempts;
+  /**
+   * Since 0.2.0 (appended after `attempts`). When `url_avatar` stops working, in Unix seconds
+   * (UTC): its `oe=` parameter, a hexadecimal Unix time on WhatsApp's CDN. 0 when the URL has
+   * none (or no URL, or a failure). `ga_download_avatar` refuses a link past it with
+   * `GA_EXPIRED` without asking the CDN.
+   */
+  int64_t expires_at;
 } ga_result;
 
 /**
@@ -270,6 +279,12 @@ typedef struct ga_client_options {
  * before or during the call.
  */
 #define GA_CANCELLED 17
+
+/**
+ * A picture's link has expired (`ga_download_avatar`): its `oe=` time is past, so it was not
+ * even asked, or the CDN answered 403, 404 or 410. Ask `ga_get_avatar` again for a new link.
+ */
+#define GA_EXPIRED 18
 
 #ifdef __cplusplus
 extern "C" {

@@ -22,6 +22,7 @@
 
 #include "greenapi.h"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -82,12 +83,18 @@ struct Avatar {
     std::uint16_t http_status = 0;
     /** HTTP attempts made (1 + retries). */
     std::uint32_t attempts = 0;
+    /**
+     * When `url_avatar` stops working (its `oe=` parameter, `ga_result.expires_at`); empty when
+     * the URL has none. `Client::download_avatar` throws `GA_EXPIRED` past it.
+     */
+    std::optional<std::chrono::system_clock::time_point> expires_at;
 
     friend bool operator==(const Avatar &a, const Avatar &b)
     {
         return a.exists_whatsapp == b.exists_whatsapp && a.available == b.available &&
                a.url_avatar == b.url_avatar && a.reason == b.reason &&
-               a.http_status == b.http_status && a.attempts == b.attempts;
+               a.http_status == b.http_status && a.attempts == b.attempts &&
+               a.expires_at == b.expires_at;
     }
     friend bool operator!=(const Avatar &a, const Avatar &b) { return !(a == b); }
 };
@@ -217,6 +224,9 @@ inline Avatar to_avatar(const ga_result &r)
     }
     a.http_status = r.http_status;
     a.attempts = r.attempts;
+    if (r.expires_at != 0) {
+        a.expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(r.expires_at));
+    }
     return a;
 }
 

@@ -40,7 +40,7 @@ pub mod ffi;
 #[cfg(feature = "python")]
 mod python;
 
-pub use avatar::Avatar;
+pub use avatar::{Avatar, link_expiry};
 pub use batch::{Batch, Item, MAX_BATCH, Next};
 pub use client::Client;
 pub use error::{Error, ErrorKind, MAX_MESSAGE_BYTES};

@@ -156,7 +156,7 @@ fn null_arguments_give_codes_never_crashes() {
 
 #[test]
 fn static_strings() {
-    for code in (0..=GA_CANCELLED).chain([GA_CANCELLED + 1, u32::MAX]) {
+    for code in (0..=GA_EXPIRED).chain([GA_EXPIRED + 1, u32::MAX]) {
         // SAFETY: static NUL-terminated strings.
         let s = unsafe { CStr::from_ptr(ga_code_str(code)) };
         assert!(!s.to_bytes().is_empty());
@@ -175,6 +175,7 @@ fn results_own_their_strings() {
         reason: Some("bad request data".into()),
         http_status: 200,
         attempts: 2,
+        expires_at: None,
     };
     let ok = result::from_avatar(avatar);
     let failed =

@@ -36,6 +36,7 @@ from ._errors import (
     BadRequestError,
     BadResponseError,
     CancelledError,
+    ExpiredError,
     GreenApiError,
     HttpStatusError,
     InvalidArgumentError,
@@ -75,6 +76,7 @@ __all__ = [
     "HttpStatusError",
     "BadResponseError",
     "CancelledError",
+    "ExpiredError",
 ]
 
 
