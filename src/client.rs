@@ -53,6 +53,8 @@ pub struct Client {
     timeout: Duration,
     connect_timeout: Duration,
     max_in_flight: u32,
+    /// Picture downloads: their own pool and rules (`download/`).
+    pub(crate) download: crate::download::Downloader,
 }
 
 /// What a [`Pacer`] is made from, in each process.
@@ -172,6 +174,7 @@ impl Client {
             connect_timeout: options.connect_timeout,
         };
         let state = ProcessState::new(&config, &pacing, &injection, true)?;
+        let download = crate::download::Downloader::new(&config, options)?;
         Ok(Client {
             state: PerProcess::new(state),
             config,
@@ -187,6 +190,7 @@ impl Client {
             timeout: options.timeout,
             connect_timeout: options.connect_timeout,
             max_in_flight: options.max_in_flight,
+            download,
         })
     }
 
@@ -258,6 +262,7 @@ impl Client {
     pub fn shutdown(&self) {
         self.shut_down.store(true, Ordering::Release);
         self.state().agent.clone().shutdown();
+        self.download.shutdown();
     }
 
     /// Whether [`Client::shutdown`] was called.

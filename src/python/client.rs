@@ -71,6 +71,13 @@ use crate::{Client, Options, Pacing};
 ///     client connects when it is made: an unreachable Redis raises TransportError, a bad URL
 ///     or refused credentials InvalidArgumentError (never showing the password); when Redis
 ///     fails later, calls go on under 'host' pacing and Redis is tried again every few seconds.
+/// download_hosts=()
+///     More hosts download_avatar() may fetch pictures from, besides whatsapp.net (and every
+///     host under it): a list or tuple of bare host names or IP addresses, each allowing itself
+///     and every name under it. Redirects are held to the same list; only https is used.
+/// max_download_bytes=5242880
+///     Largest picture download_avatar() reads, in bytes (1 to 67108864, 64 MiB; 5242880 is
+///     5 MiB); a larger one raises BadResponseError with code "body_too_large".
 ///
 /// Raises greenapi.InvalidArgumentError (also a ValueError) for a refused value and TypeError
 /// for a value of the wrong type. Nothing is sent until get_avatar() is called.
@@ -92,7 +99,7 @@ impl PyClient {
     // also means the default.
     #[new]
     #[pyo3(
-        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False, max_in_flight=8, pacing='host')"
+        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False, max_in_flight=8, pacing='host', download_hosts=(), max_download_bytes=5242880)"
     )]
     #[pyo3(signature = (id_instance, api_token_instance, **options))]
     fn new(
@@ -111,7 +118,7 @@ impl PyClient {
     /// The arguments of `Client(...)` as the Client would take them, the token left out:
     /// `(id_instance, (api_url, timeout_ns, connect_timeout_ns, max_retries, rate_limit,
     /// user_agent, ca_file, proxy, max_body_bytes, allow_insecure_http, max_in_flight,
-    /// pacing))`, so
+    /// pacing), (download_hosts, max_download_bytes))`, so
     /// that `timeout=30` and `timeout=30.0` (or None, or leaving it out) give the same tuple.
     /// Raises what `Client(...)` raises for an argument of the wrong type; the values' ranges
     /// are checked by `Client(...)` only. For `greenapi.get_avatar`'s cache of clients.
@@ -143,7 +150,9 @@ impl PyClient {
             o.max_in_flight,
             o.pacing.cache_key(),
         );
-        (id_instance, values).into_pyobject(py)
+        // A tuple of their own: pyo3 converts tuples of at most 12.
+        let downloads = (PyTuple::new(py, &o.download_hosts)?, o.max_download_bytes);
+        (id_instance, values, downloads).into_pyobject(py)
     }
 
     /// Asks the service for the avatar of `chat_id` and returns an `Avatar`.
@@ -343,6 +352,10 @@ fn resolve(
             None => defaults.pacing,
             Some(name) => Pacing::parse(&name).map_err(|e| invalid(py, e.message()))?,
         },
+        download_hosts: given.str_list("download_hosts")?,
+        max_download_bytes: given
+            .uint("max_download_bytes")?
+            .unwrap_or(defaults.max_download_bytes),
     };
     given.finish("Client()")?;
     Ok((id_instance, token, options))

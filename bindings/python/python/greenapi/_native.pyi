@@ -127,7 +127,7 @@ class Client:
         id_instance: Union[str, int],
         api_token_instance: str,
         **options: Unpack[ClientOptions],
-    ) -> Tuple[str, Tuple[object, ...]]:
+    ) -> Tuple[str, Tuple[object, ...], Tuple[object, ...]]:
         """The arguments as the Client takes them, the token left out; for the one-shot cache."""
     def get_avatar(self, chat_id: str) -> Avatar:
         """Asks the service for the avatar of ``chat_id``.
