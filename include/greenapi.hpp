@@ -99,6 +99,18 @@ struct Avatar {
     friend bool operator!=(const Avatar &a, const Avatar &b) { return !(a == b); }
 };
 
+/** A downloaded picture (a value: its bytes are copied out of the library's `ga_image`). */
+struct Image {
+    /** The picture's bytes; they match `content_type`. */
+    std::vector<std::uint8_t> bytes;
+    /** `"image/jpeg"`, `"image/png"` or `"image/webp"`. */
+    std::string content_type;
+    /** `"jpg"`, `"png"` or `"webp"`. */
+    std::string extension;
+    /** HTTP attempts made (1 + retries). */
+    std::uint32_t attempts = 0;
+};
+
 /** One entry of `Client::get_avatars`: an avatar or the error that entry got. */
 class Result {
 public:
@@ -164,6 +176,10 @@ struct Options {
     std::uint32_t max_in_flight;
     /** With whom the rate is shared: empty or `"host"` (the default), or `"process"`. */
     std::optional<std::string> pacing;
+    /** Largest picture `download_avatar` reads (default 5 MiB). */
+    std::uint64_t max_download_bytes;
+    /** More hosts pictures may come from besides `whatsapp.net` (each with its subdomains). */
+    std::vector<std::string> download_hosts;
 
     /** The library's defaults. */
     Options()
@@ -180,6 +196,7 @@ struct Options {
         max_body_bytes = c.max_body_bytes;
         allow_insecure_http = c.allow_insecure_http;
         max_in_flight = c.max_in_flight;
+        max_download_bytes = c.max_download_bytes;
     }
 };
 
@@ -251,6 +268,10 @@ struct ResultFree {
     void operator()(ga_result *r) const noexcept { ga_result_free(r); }
 };
 
+struct ImageFree {
+    void operator()(ga_image *i) const noexcept { ga_image_free(i); }
+};
+
 // Frees a batch's results however the conversion ends, exceptions included.
 struct Results {
     std::vector<ga_result *> items;
@@ -315,6 +336,16 @@ public:
         c.allow_insecure_http = options.allow_insecure_http;
         c.max_in_flight = options.max_in_flight;
         c.pacing = detail::c_str_or_null(options.pacing, "pacing");
+        c.max_download_bytes = options.max_download_bytes;
+        std::string hosts;
+        for (const std::string &h : options.download_hosts) {
+            detail::check_no_nul(h, "download_hosts");
+            if (h.find(',') != std::string::npos) {
+                throw Error(GA_INVALID_ARGUMENT, "download_hosts: an entry holds a comma");
+            }
+            hosts += hosts.empty() ? h : "," + h;
+        }
+        c.download_hosts = hosts.empty() ? nullptr : hosts.c_str();
         ga_code code = GA_OK;
         client_ = ga_client_new_with_options(id_instance.c_str(), api_token_instance.c_str(), &c,
                                              &code);
@@ -355,6 +386,31 @@ public:
         }
         return detail::to_avatar(*r);
     }
+
+    /**
+     * The picture `url` links to (`ga_download_avatar`: https only, to `whatsapp.net` or a
+     * `download_hosts` entry; JPEG, PNG or WebP; at most `max_download_bytes`). Throws `Error`
+     * when there is none: `GA_EXPIRED` (ask `get_avatar` again), `GA_BAD_RESPONSE`, ...
+     */
+    Image download_avatar(const std::string &url) const
+    {
+        detail::check_no_nul(url, "url");
+        ga_image *raw = nullptr;
+        ga_code code = ga_download_avatar(client_, url.c_str(), &raw);
+        if (code != GA_OK) {
+            throw Error(code, ga_last_error_message());
+        }
+        std::unique_ptr<ga_image, detail::ImageFree> owned(raw);
+        Image image;
+        image.bytes.assign(raw->data, raw->data + raw->len);
+        image.content_type = raw->content_type;
+        image.extension = raw->extension;
+        image.attempts = raw->attempts;
+        return image;
+    }
+
+    /** `download_avatar(avatar.url_avatar)`. */
+    Image download_avatar(const Avatar &avatar) const { return download_avatar(avatar.url_avatar); }
 
     /**
      * The avatars of many chat ids at once (`ga_get_avatars`): up to `max_in_flight` requests on
