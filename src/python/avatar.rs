@@ -57,6 +57,13 @@ impl From<Avatar> for PyAvatar {
     }
 }
 
+impl PyAvatar {
+    /// `url_avatar`, for the download calls.
+    pub(crate) fn url(&self) -> &str {
+        &self.url_avatar
+    }
+}
+
 #[pymethods]
 impl PyAvatar {
     #[new]

@@ -9,6 +9,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use super::args::{Keywords, id_arg, str_arg};
 use super::avatar::PyAvatar;
 use super::batch::{self, PyAvatarIterator, PyCancelToken};
+use super::download;
 use super::errors::invalid;
 use super::{on_main_thread, run_core};
 use crate::{Client, Options, Pacing};
@@ -191,6 +192,62 @@ impl PyClient {
         token: &Bound<'_, PyCancelToken>,
     ) -> PyResult<PyAvatar> {
         self.call(py, chat_id, Some(token.get()))
+    }
+
+    /// Downloads the picture of `avatar` (an Avatar, or its url_avatar as a str) and returns
+    /// its bytes: JPEG, PNG or WebP, checked by Content-Type and first bytes.
+    ///
+    /// Only https, to hosts under whatsapp.net or in download_hosts (redirects too, at most 3);
+    /// never the token nor any header of the GetAvatar call; a connection pool of its own, not
+    /// paced by rate_limit (at most max_in_flight downloads at once). Raises ExpiredError for a
+    /// link past its expires_at (not even asked) or one the CDN answers 403, 404 or 410 for:
+    /// ask get_avatar again. BadResponseError when it is not a picture (the message says what
+    /// came), code "body_too_large" past max_download_bytes, InvalidArgumentError for an empty
+    /// link (no avatar) or a host not allowed; network errors as get_avatar (retried). Ctrl-C
+    /// and close() stop it as they stop get_avatar.
+    fn download_avatar<'py>(
+        &self,
+        py: Python<'py>,
+        avatar: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        download::download(py, &self.inner, avatar, None)
+    }
+
+    /// Downloads the picture as download_avatar() does and saves it as `path` plus the
+    /// extension of its type (`avatars/79001234567@c.us` becomes `avatars/79001234567@c.us.jpg`;
+    /// greenapi.file_stem(chat_id) makes a safe name). Returns the pathlib.Path written.
+    ///
+    /// Written to a temporary file in the same directory, flushed, then renamed into place:
+    /// the final name never holds half a picture, and a symlink waiting there is replaced,
+    /// never followed. The directory must exist.
+    fn save_avatar<'py>(
+        &self,
+        py: Python<'py>,
+        avatar: &Bound<'py, PyAny>,
+        path: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        download::save(py, &self.inner, avatar, path, None)
+    }
+
+    /// download_avatar() also ended (CancelledError) by `token.cancel()`; for AsyncClient.
+    fn _download_avatar_until<'py>(
+        &self,
+        py: Python<'py>,
+        avatar: &Bound<'py, PyAny>,
+        token: &Bound<'py, PyCancelToken>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        download::download(py, &self.inner, avatar, Some(token.get()))
+    }
+
+    /// save_avatar() also ended (CancelledError) by `token.cancel()`; for AsyncClient.
+    fn _save_avatar_until<'py>(
+        &self,
+        py: Python<'py>,
+        avatar: &Bound<'py, PyAny>,
+        path: &Bound<'py, PyAny>,
+        token: &Bound<'py, PyCancelToken>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        download::save(py, &self.inner, avatar, path, Some(token.get()))
     }
 
     /// Asks for the avatars of many chats at once and returns a list with one entry per chat
