@@ -234,7 +234,7 @@ c-plain: lib $(addprefix $(BUILD)/plain/,$(PLAIN_TESTS))
 # the strict flags (with sanitizers / plain) and run against the stand-in with
 # GREEN_API_ID_INSTANCE, GREEN_API_TOKEN and GREEN_API_URL set and no arguments; must exit 0.
 # The C++ one, <!-- example-cpp -->, the same way with the C++17 flags.
-README_EXAMPLES := readme_example readme_batch readme_cpp
+README_EXAMPLES := readme_example readme_batch readme_cpp readme_download readme_download_cpp
 EXTRACT := scripts/extract-readme-example.sh README.md
 
 $(BUILD)/readme_example.c: README.md | $(BUILD)
@@ -243,6 +243,11 @@ $(BUILD)/readme_batch.c: README.md | $(BUILD)
 	$(EXTRACT) $@ example-c-batch
 $(BUILD)/readme_cpp.cpp: README.md | $(BUILD)
 	$(EXTRACT) $@ example-cpp
+# "Downloading the pictures": run with the CDN stand-in too (run-c-tests.sh: *download*).
+$(BUILD)/readme_download.c: README.md | $(BUILD)
+	$(EXTRACT) $@ example-c-download
+$(BUILD)/readme_download_cpp.cpp: README.md | $(BUILD)
+	$(EXTRACT) $@ example-cpp-download
 
 readme-example: lib $(foreach m,asan plain,$(addprefix $(BUILD)/$(m)/,$(README_EXAMPLES)))
 
