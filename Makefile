@@ -15,7 +15,8 @@
 #   make test-miri      the FFI tests that need no network (src/ffi/boundary_tests.rs) under Miri
 #   make bench          GetAvatar clients side by side on loopback (docs/BENCHMARKS.md, docs/bench.png),
 #                       and a deployment at the limit (docs/deployment.png); BENCH_ONLY=deployment
-#   make demo           the C and Python examples, the command line (real service if GREEN_API_* are set)
+#   make demo           the C and Python examples, the command line, the pictures downloaded
+#                       (real service if GREEN_API_* are set)
 #   make clean
 
 SHELL := bash
@@ -370,18 +371,22 @@ demo:
 		echo "--- Python example"; \
 		.venv/bin/python bindings/python/examples/get_avatar.py $$ids || status=1; \
 		printf '%s\n' $$ids >$(BUILD)/demo-ids.txt; \
-		echo "--- command line: greenapi avatars $(BUILD)/demo-ids.txt"; \
-		.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt || status=1; \
+		echo "--- command line: greenapi avatars $(BUILD)/demo-ids.txt --download $(BUILD)/demo-avatars"; \
+		.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt --download $(BUILD)/demo-avatars || status=1; \
 		exit $$status; \
 	else \
 		echo "demo: GREEN_API_ID_INSTANCE/GREEN_API_TOKEN not set: using the stand-in server"; \
 		printf '%s\n' $(DEMO_IDS) >$(BUILD)/demo-ids.txt; \
-		scripts/with-standin.sh -- bash -euo pipefail -c '\
+		rm -rf $(BUILD)/demo-avatars; \
+		scripts/with-standin.sh --cdn -- bash -euo pipefail -c '\
 			echo "--- C example"; $(BUILD)/get_avatar $(DEMO_IDS); \
 			echo "--- Python example"; \
 			.venv/bin/python bindings/python/examples/get_avatar.py $(DEMO_IDS); \
 			echo "--- command line: greenapi avatars $(BUILD)/demo-ids.txt"; \
-			.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt'; \
+			.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt; \
+			echo "--- the pictures: greenapi avatars $(BUILD)/demo-ids.txt --download $(BUILD)/demo-avatars"; \
+			.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt --download $(BUILD)/demo-avatars; \
+			ls -l $(BUILD)/demo-avatars'; \
 	fi
 
 clean:
