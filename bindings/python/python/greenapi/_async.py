@@ -276,7 +276,8 @@ class AsyncClient:
             return direct(*args)
         token = CancelToken()
         try:
-            future = asyncio.get_running_loop().run_in_executor(pool, until, *args, token)
+            # The token goes last, after the call's own arguments.
+            future = asyncio.get_running_loop().run_in_executor(pool, lambda: until(*args, token))
         except RuntimeError:
             # aclose() shut the threads down meanwhile.
             return direct(*args)

@@ -400,9 +400,11 @@ def _answered(text: str, fmt: str, columns: List[str] = CSV_COLUMNS,
             record = json.loads(line)
         except ValueError:
             continue
-        if (isinstance(record, dict) and isinstance(record.get("chatId"), str) and "error" not in record
-                and complete(record)):
-            done.add(record["chatId"])
+        if not isinstance(record, dict):
+            continue
+        chat_id = record.get("chatId")
+        if isinstance(chat_id, str) and "error" not in record and complete(record):
+            done.add(chat_id)
     return done
 
 
