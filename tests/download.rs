@@ -228,6 +228,45 @@ fn shutdown_stops_a_download_in_progress() {
 }
 
 #[test]
+fn downloads_are_bounded_in_flight_not_paced() {
+    let cdn = Cdn::start("inflight");
+    let c = std::sync::Arc::new(
+        Client::with_options(
+            ID,
+            TOKEN,
+            &Options {
+                max_in_flight: 2,
+                // GetAvatar pacing at its slowest: a download that took a turn would never end.
+                rate_limit_per_sec: greenapi::MIN_RATE_LIMIT_PER_SEC,
+                ..cdn.options()
+            },
+        )
+        .unwrap(),
+    );
+    let workers: Vec<_> = (0..6)
+        .map(|i| {
+            let c = c.clone();
+            let url = cdn.url(&format!("/slow?ms=300&n={i}"));
+            thread::spawn(move || c.download_avatar(&url))
+        })
+        .collect();
+    for w in workers {
+        assert_eq!(w.join().unwrap().unwrap().kind, ImageType::Jpeg);
+    }
+    // Counted at the CDN: how many it was serving when each request arrived.
+    let most = cdn
+        .log()
+        .lines()
+        .filter(|l| l.contains("GET /slow"))
+        .map(|l| {
+            let at = l.rfind("\"in_flight\": ").unwrap() + 13;
+            l[at..].trim_end_matches('}').trim().parse::<u32>().unwrap()
+        })
+        .max();
+    assert!(matches!(most, Some(1..=2)), "{most:?} at once");
+}
+
+#[test]
 fn saving_replaces_a_planted_symlink_and_leaves_no_part_file() {
     let cdn = Cdn::start("save");
     let c = cdn.client();

@@ -62,16 +62,20 @@ pub(crate) struct Downloader {
     config: Config,
     hosts: AllowedHosts,
     max_bytes: u64,
-    slots: Slots,
+    max_in_flight: u32,
 }
 
+/// A process's share of a client's downloads: its pool, and its slots (per process too: a
+/// forked child must not inherit the count of downloads its parent's threads had running, nor
+/// a lock one of them may have held at the fork).
 struct DownloadState {
     agent: Agent,
     sockets: Arc<Sockets>,
+    slots: Slots,
 }
 
 impl DownloadState {
-    fn new(config: &Config) -> DownloadState {
+    fn new(config: &Config, max_in_flight: u32) -> DownloadState {
         let resolver = CachingResolver::new();
         let forget = resolver.forget_handle();
         let sockets = Arc::new(Sockets::default());
@@ -86,6 +90,11 @@ impl DownloadState {
         DownloadState {
             agent: Agent::with_parts(config.clone(), connector, resolver),
             sockets,
+            slots: Slots {
+                max: max_in_flight,
+                busy: Mutex::new(0),
+                freed: Condvar::new(),
+            },
         }
     }
 }
@@ -135,21 +144,17 @@ impl Downloader {
     /// From the client's ureq configuration (redirects off, statuses as answers) and options.
     pub(crate) fn new(config: &Config, options: &Options) -> Result<Downloader, Error> {
         Ok(Downloader {
-            state: PerProcess::new(DownloadState::new(config)),
+            state: PerProcess::new(DownloadState::new(config, options.max_in_flight)),
             config: config.clone(),
             hosts: AllowedHosts::new(&options.download_hosts)?,
             max_bytes: options.max_download_bytes,
-            slots: Slots {
-                max: options.max_in_flight,
-                busy: Mutex::new(0),
-                freed: Condvar::new(),
-            },
+            max_in_flight: options.max_in_flight,
         })
     }
 
     fn state(&self, shut_down: bool) -> &DownloadState {
         self.state.get(
-            || DownloadState::new(&self.config),
+            || DownloadState::new(&self.config, self.max_in_flight),
             |fresh| {
                 if shut_down {
                     fresh.agent.clone().shutdown();
@@ -193,10 +198,10 @@ impl Client {
         }
         let stop = || self.is_shut_down() || interrupt();
         let call = Call::new(&stop);
-        let Some(_slot) = d.slots.acquire(&call) else {
+        let state = d.state(self.is_shut_down());
+        let Some(_slot) = state.slots.acquire(&call) else {
             return Err(self.cancelled(0));
         };
-        let state = d.state(self.is_shut_down());
         call.enter(|| self.fetch(d, state, &call, uri))
     }
 

@@ -10,8 +10,9 @@ authority and a certificate for 127.0.0.1 and localhost at start (in --cert-dir;
     python3 tests/standin/cdn.py --cert-dir DIR [--port 0] [--port-file PATH] [--log PATH]
 
 Every request (its request line and every header, as received) is appended to --log as one
-JSON line ``{"line": ..., "headers": [[name, value], ...]}``, so a test can check that no piece
-of the API token ever reached the CDN.
+JSON line ``{"line": ..., "headers": [[name, value], ...], "in_flight": n}``, so a test can
+check that no piece of the API token ever reached the CDN, and count how many requests it was
+serving at once when this one arrived (this one included).
 
 Routes (GET)
   /avatar/<name>.jpg   a JPEG picture (what the GetAvatar stand-in's --cdn-base links to)
@@ -128,6 +129,7 @@ class CdnServer(ThreadingHTTPServer):
         self.requests = 0
         self.paths: dict[str, int] = {}
         self.flaky_seen: set[str] = set()
+        self.in_flight = 0
         super().__init__(address, Handler)
 
     def get_request(self):
@@ -142,11 +144,12 @@ class CdnServer(ThreadingHTTPServer):
             return
         super().handle_error(request, client_address)
 
-    def record(self, line: str, headers) -> None:
+    def record(self, line: str, headers, in_flight: int) -> None:
         with self.lock:
             if self.log_path:
                 with open(self.log_path, "a") as f:
-                    f.write(json.dumps({"line": line, "headers": [[k, v] for k, v in headers.items()]}) + "\n")
+                    f.write(json.dumps({"line": line, "headers": [[k, v] for k, v in headers.items()],
+                                        "in_flight": in_flight}) + "\n")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -170,13 +173,19 @@ class Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self):
+        with self.server.lock:
+            self.server.in_flight += 1
+            in_flight = self.server.in_flight
         try:
-            self.route()
+            self.route(in_flight)
         except GONE:
             self.close_connection = True
+        finally:
+            with self.server.lock:
+                self.server.in_flight -= 1
 
-    def route(self):
-        self.server.record(self.requestline, self.headers)
+    def route(self, in_flight: int):
+        self.server.record(self.requestline, self.headers, in_flight)
         url = urlsplit(self.path)
         path = url.path
         s = self.server
