@@ -100,8 +100,8 @@ terminal.
 Ctrl-C or SIGTERM stops the run with every finished line written; run again
 with --resume to ask only the chat ids without an answer.
 
-With --download DIR each picture is saved into DIR as its link arrives (the
-file named after the chat id, the extension after its type: 79001234567@c.us.jpg),
+With --download DIR each picture is saved into DIR as its link arrives (named
+after the chat id, the extension after its type: 79001234567@c.us.jpg),
 GetAvatar still paced, the downloads alongside. Each record gets "picture"
 (the file name in DIR) or "pictureMissing": no_avatar, hidden, expired (asked
 again once, expired again), refused (not a picture, too large, host not
@@ -607,13 +607,14 @@ class Signals:
 
 def _download_dir(args: argparse.Namespace) -> Optional[str]:
     """The --download directory, made if missing; None without --download."""
-    if args.download is None:
+    directory: Optional[str] = args.download
+    if directory is None:
         return None
     try:
-        os.makedirs(args.download, exist_ok=True)
+        os.makedirs(directory, exist_ok=True)
     except OSError as e:
-        raise UsageError(f"cannot make --download {args.download}: {e.strerror or e}") from None
-    return args.download
+        raise UsageError(f"cannot make --download {directory}: {e.strerror or e}") from None
+    return directory
 
 
 def _batches(client: Client, asks: List[str], directory: Optional[str]
