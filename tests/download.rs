@@ -172,6 +172,27 @@ fn every_picture_type_and_every_fault() {
     // (as for calls: the CDN may have closed it while it sat in the pool): 3 attempts, 4 sends.
     assert_eq!(cdn.count("/reset"), 4);
 
+    // A CDN host that does not resolve is named, not the service's.
+    let c2 = Client::with_options(
+        ID,
+        TOKEN,
+        &Options {
+            download_hosts: vec!["invalid".into()],
+            max_retries: 0,
+            ..cdn.options()
+        },
+    )
+    .unwrap();
+    let e = c2.download_avatar("https://cdn.invalid/x.jpg").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{}", e.message());
+    assert!(e.message().contains("cdn.invalid"), "{}", e.message());
+    let e = c.download_avatar(&cdn.url("/reset")).unwrap_err();
+    assert!(
+        e.message().starts_with("downloading from 127.0.0.1"),
+        "{}",
+        e.message()
+    );
+
     // Not https, or a host nobody allowed: refused before anything is sent.
     for url in [
         format!("http://127.0.0.1:{}/img/a.jpg", cdn.port),

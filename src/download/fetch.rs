@@ -167,19 +167,26 @@ impl Client {
                 retry_after: None,
             };
         }
-        let mut f = self.transport_failure(e);
-        // The message names the service's host where it names one; the CDN's is meant.
-        if f.error.kind() == ErrorKind::Network && f.error.message().contains(self.host()) {
-            f.error = Error::new(
-                ErrorKind::Network,
-                format!(
-                    "network error: {} ({})",
-                    f.error.message(),
-                    check::shown_host(host)
+        let host = check::shown_host(host);
+        if matches!(e, ureq::Error::HostNotFound) {
+            // The client's own explanation would name the service's host.
+            return Failure {
+                error: Error::new(
+                    ErrorKind::Network,
+                    format!("network error: host not found: {host}"),
                 ),
-            );
+                retryable: true,
+                retry_after: None,
+            };
         }
-        f
+        let f = self.transport_failure(e);
+        Failure {
+            error: Error::new(
+                f.error.kind(),
+                format!("downloading from {host}: {}", f.error.message()),
+            ),
+            ..f
+        }
     }
 }
 
