@@ -143,11 +143,19 @@ class SavedAvatarIterator:
             wait(self._pending, return_when=FIRST_COMPLETED)
 
     def close(self) -> None:
+        """Stops the batch, drops the downloads not started and waits for those running."""
         if self._closed:
             return
         self._closed = True
         self._batch.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __del__(self) -> None:
+        # Let go of without close(): the batch stops itself (AvatarIterator does on its own);
+        # the download threads are told to end without waiting for them here.
+        pool = getattr(self, "_pool", None)
+        if pool is not None and not getattr(self, "_closed", True):
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def iter_saved_avatars(
