@@ -19,6 +19,27 @@
 #define GA_VERSION_STRING "0.2.0"
 
 /**
+ * Redirects followed for one download, each to an allowed `https` host.
+ */
+#define MAX_DOWNLOAD_REDIRECTS 3
+
+/**
+ * The longest file stem made from a chat id, in bytes: far below any file system's 255, with
+ * room for the extension and the temporary name's suffix.
+ */
+#define MAX_STEM_BYTES 100
+
+/**
+ * 5 MiB: WhatsApp's profile pictures are some tens of KiB (640x640 JPEG at most).
+ */
+#define DEFAULT_MAX_DOWNLOAD_BYTES (5 << 20)
+
+/**
+ * Largest `max_download_bytes`: 64 MiB. A picture is held in memory whole.
+ */
+#define MAX_DOWNLOAD_BYTES_LIMIT (64 << 20)
+
+/**
  * How much wider than `1 / rate` turns are spaced: with 5 %, no one-second window sees more
  * than `rate` arrivals as long as each arrives within 25 ms of when it left relative to the
  * others (`rate` intervals then span at least 1.05 s). It costs 4.8 % of the rate (10 per
@@ -35,7 +56,7 @@
  * The version of the options struct this header describes: pass it to `ga_client_options_init`,
  * which tells the library how many fields the program's struct has.
  */
-#define GA_CLIENT_OPTIONS_VERSION 3
+#define GA_CLIENT_OPTIONS_VERSION 4
 
 /**
  * A client for one instance: a connection pool and a rate limiter. Safe to use from many
@@ -49,8 +70,10 @@ typedef struct ga_client ga_client;
 typedef uint32_t ga_code;
 
 /**
- * The outcome of `ga_get_avatar`. Fields may only ever be appended. Every string lives until
- * `ga_result_free`.
+ * The outcome of `ga_get_avatar`. Fields may only ever be appended: the library allocates every
+ * `ga_result` and the caller only reads one through a pointer, so a program built against an
+ * older header, which knows fewer fields, reads a newer library's results correctly. Every
+ * string lives until `ga_result_free`.
  */
 typedef struct ga_result {
   /**
@@ -85,6 +108,13 @@ typedef struct ga_result {
    * HTTP attempts made (1 + retries); 0 when nothing was sent.
    */
   uint32_t attempts;
+  /**
+   * Since 0.2.0 (appended after `attempts`). When `url_avatar` stops working, in Unix seconds
+   * (UTC): its `oe=` parameter, a hexadecimal Unix time on WhatsApp's CDN. 0 when the URL has
+   * none (or no URL, or a failure). `ga_download_avatar` refuses a link past it with
+   * `GA_EXPIRED` without asking the CDN.
+   */
+  int64_t expires_at;
 } ga_result;
 
 /**
@@ -180,7 +210,49 @@ typedef struct ga_client_options {
    * (`ga_client_pacing` says `"host"`) and Redis is tried again every few seconds.
    */
   const char *pacing;
+  /**
+   * Version 4. Largest picture `ga_download_avatar` reads (default 5 MiB; 1 to 67108864,
+   * 64 MiB); a larger one is `GA_BODY_TOO_LARGE`.
+   */
+  uint64_t max_download_bytes;
+  /**
+   * Version 4. NULL or `""`: pictures only from hosts under `whatsapp.net`. Else a
+   * comma-separated list of more hosts (bare names or IP addresses, no scheme or port), each
+   * allowing itself and every name under it, e.g. `"cdn.example.com,127.0.0.1"`. Redirects
+   * are held to the same list; only `https` is ever used.
+   */
+  const char *download_hosts;
 } ga_client_options;
+
+/**
+ * A downloaded picture, allocated and owned by the library, released with `ga_image_free`.
+ * Fields may only ever be appended (the library allocates it, so that is safe).
+ */
+typedef struct ga_image {
+  /**
+   * The picture's bytes (`len` of them); valid until `ga_image_free`.
+   */
+  const uint8_t *data;
+  /**
+   * How many bytes `data` holds: at least the type's signature, at most
+   * `max_download_bytes`.
+   */
+  size_t len;
+  /**
+   * `"image/jpeg"`, `"image/png"` or `"image/webp"`: the `Content-Type`, which the first
+   * bytes were checked to match. A static string.
+   */
+  const char *content_type;
+  /**
+   * The file extension for the type, without the dot: `"jpg"`, `"png"` or `"webp"`. A
+   * static string.
+   */
+  const char *extension;
+  /**
+   * HTTP attempts made, 1 + retries (redirects followed are not attempts).
+   */
+  uint32_t attempts;
+} ga_image;
 
 /**
  * The service gave a GetAvatar answer.
@@ -273,6 +345,12 @@ typedef struct ga_client_options {
  * before or during the call.
  */
 #define GA_CANCELLED 17
+
+/**
+ * A picture's link has expired (`ga_download_avatar`): its `oe=` time is past, so it was not
+ * even asked, or the CDN answered 403, 404 or 410. Ask `ga_get_avatar` again for a new link.
+ */
+#define GA_EXPIRED 18
 
 #ifdef __cplusplus
 extern "C" {
@@ -401,8 +479,47 @@ const char *ga_client_pacing(const struct ga_client *client);
 const char *ga_code_str(ga_code code);
 
 /**
- * Why the last `ga_client_new`, `ga_client_new_with_options` or `ga_client_options_init` called
- * on this thread failed: it names the argument or option and the reason, and never contains
+ * Downloads the picture `url` links to (a `ga_result`'s `url_avatar`) into a new `ga_image`,
+ * stored in `*image_out`; free it with `ga_image_free`. Blocks until the picture, retries
+ * included. Returns `GA_OK`, or why there is no picture (then `*image_out` is NULL and
+ * `ga_last_error_message` says why):
+ *
+ * - `GA_INVALID_ARGUMENT`: an empty `url` (no avatar), not `https://`, or a host that is not
+ *   under `whatsapp.net` nor in the `download_hosts` option;
+ * - `GA_EXPIRED`: the link's `oe=` time is past (nothing was sent), or the CDN answered 403,
+ *   404 or 410: ask `ga_get_avatar` again for a new link;
+ * - `GA_BAD_RESPONSE`: the answer is not a JPEG, PNG or WebP picture (by its `Content-Type`,
+ *   or first bytes that do not match it); the message says what came;
+ * - `GA_BODY_TOO_LARGE`: larger than `max_download_bytes`;
+ * - `GA_HTTP_STATUS`: another status, a redirect to a host not allowed, or too many redirects
+ *   (at most 3, each to an allowed `https` host);
+ * - `GA_TIMEOUT`, `GA_NETWORK`, `GA_TLS`, `GA_SERVER_ERROR` as for calls (network failures and
+ *   5xx are retried as calls are); `GA_CANCELLED` after `ga_client_shutdown`.
+ *
+ * The download uses a connection pool of its own with the client's TLS roots (`ca_file`),
+ * timeouts, retries and proxy; it never sends the API token nor any header of the GetAvatar
+ * call, and is not paced by the GetAvatar pacing (at most `max_in_flight` downloads of one
+ * client run at once).
+ *
+ * # Safety
+ * `client` is NULL or a live client; `url` is NULL or a NUL-terminated string; `image_out` is
+ * NULL or writable.
+ */
+ga_code ga_download_avatar(const struct ga_client *client,
+                           const char *url,
+                           struct ga_image **image_out);
+
+/**
+ * Releases a picture and its bytes. NULL is ignored.
+ *
+ * # Safety
+ * `image` is NULL or a pointer stored by `ga_download_avatar` that was not freed yet.
+ */
+void ga_image_free(struct ga_image *image);
+
+/**
+ * Why the last `ga_client_new`, `ga_client_new_with_options`, `ga_client_options_init` or
+ * `ga_download_avatar` called on this thread failed: it names the argument or option and the reason, and never contains
  * the token. `""` (never NULL) when that call succeeded or none was made on this thread: a
  * successful call clears the message. The string belongs to the library and stays valid until
  * the next of those calls on the same thread; other threads have their own.

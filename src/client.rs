@@ -54,6 +54,8 @@ pub struct Client {
     pub(crate) timeout: Duration,
     connect_timeout: Duration,
     max_in_flight: u32,
+    /// Picture downloads: their own pool and rules (`download/`).
+    pub(crate) download: crate::download::Downloader,
 }
 
 /// What a [`Pacer`] is made from, in each process.
@@ -175,6 +177,7 @@ impl Client {
             connect_timeout: options.connect_timeout,
         };
         let state = ProcessState::new(&config, &pacing, &injection, options.max_in_flight, true)?;
+        let download = crate::download::Downloader::new(&config, options)?;
         Ok(Client {
             state: PerProcess::new(state),
             config,
@@ -190,6 +193,7 @@ impl Client {
             timeout: options.timeout,
             connect_timeout: options.connect_timeout,
             max_in_flight: options.max_in_flight,
+            download,
         })
     }
 
@@ -265,6 +269,7 @@ impl Client {
         let state = self.state();
         state.dispatch.close();
         state.agent.clone().shutdown();
+        self.download.shutdown();
     }
 
     /// Whether [`Client::shutdown`] was called.

@@ -221,7 +221,7 @@ fn load_of(outcome: &Result<Avatar, Failure>, call: &Call<'_>) -> Load {
 
 /// Exponential backoff with "equal jitter": half the delay is fixed, half random, so that many
 /// clients that failed together do not retry together.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let exp = BASE_BACKOFF
         .saturating_mul(1 << attempt.saturating_sub(1).min(16))
         .min(MAX_BACKOFF);
@@ -231,7 +231,7 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// A random number without a dependency: every `RandomState` is seeded afresh by std.
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(0);
     h.finish()

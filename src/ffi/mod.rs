@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod client;
 pub mod code;
+pub mod download;
 pub mod error;
 pub mod options;
 pub mod result;

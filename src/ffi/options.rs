@@ -18,8 +18,8 @@ use super::code::ga_code;
 use super::version::GA_CLIENT_OPTIONS_VERSION;
 use super::{ArgError, guard_recorded, opt_str_arg};
 use crate::options::{
-    DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RETRIES,
-    DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS,
+    DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DOWNLOAD_BYTES,
+    DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS,
 };
 use crate::{Options, Pacing};
 
@@ -75,6 +75,15 @@ pub struct ga_client_options {
     /// `connect_timeout_ms`. When Redis fails later, calls go on under host pacing
     /// (`ga_client_pacing` says `"host"`) and Redis is tried again every few seconds.
     pub pacing: *const c_char,
+    // ---- version 4: picture downloads (`ga_download_avatar`) ----
+    /// Version 4. Largest picture `ga_download_avatar` reads (default 5 MiB; 1 to 67108864,
+    /// 64 MiB); a larger one is `GA_BODY_TOO_LARGE`.
+    pub max_download_bytes: u64,
+    /// Version 4. NULL or `""`: pictures only from hosts under `whatsapp.net`. Else a
+    /// comma-separated list of more hosts (bare names or IP addresses, no scheme or port), each
+    /// allowing itself and every name under it, e.g. `"cdn.example.com,127.0.0.1"`. Redirects
+    /// are held to the same list; only `https` is ever used.
+    pub download_hosts: *const c_char,
 }
 
 /// Every field's default; `version` is replaced by the caller's.
@@ -92,6 +101,8 @@ const DEFAULTS: ga_client_options = ga_client_options {
     allow_insecure_http: false,
     max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     pacing: ptr::null(),
+    max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
+    download_hosts: ptr::null(),
 };
 
 /// How many bytes of the struct each version has, version 1 first: up to the end of that
@@ -104,6 +115,8 @@ pub(crate) const VERSION_SIZES: [usize; GA_CLIENT_OPTIONS_VERSION as usize] = [
     offset_of!(ga_client_options, max_in_flight) + size_of::<u32>(),
     // 3
     offset_of!(ga_client_options, pacing) + size_of::<*const c_char>(),
+    // 4
+    offset_of!(ga_client_options, download_hosts) + size_of::<*const c_char>(),
 ];
 
 /// The size of `version`'s struct, or why `version` is refused. `name` is the argument or field
@@ -211,6 +224,11 @@ pub(crate) unsafe fn to_core(options: *const ga_client_options) -> Result<Option
         Some(name) => Pacing::parse(name)
             .map_err(|e| ArgError::invalid(format!("options.{}", e.message())))?,
     };
+    // SAFETY: as above; NULL or a NUL-terminated string by the caller's contract.
+    let max_download_bytes = unsafe { (*o).max_download_bytes };
+    let download_hosts = unsafe { opt_str_arg((*o).download_hosts, "options.download_hosts") }?
+        .map(host_list)
+        .unwrap_or_default();
     Ok(Options {
         api_url: api_url.map(str::to_string),
         timeout: Duration::from_millis(timeout_ms.into()),
@@ -224,7 +242,19 @@ pub(crate) unsafe fn to_core(options: *const ga_client_options) -> Result<Option
         allow_insecure_http: insecure,
         max_in_flight,
         pacing,
+        download_hosts,
+        max_download_bytes,
     })
+}
+
+/// `"a.example, b.example"` as its entries; empty entries (`""`, a trailing comma) are none.
+/// Each entry is checked by the core.
+fn host_list(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ void test_version_and_defaults()
     CHECK(o.max_body_bytes == c.max_body_bytes);
     CHECK(o.allow_insecure_http == c.allow_insecure_http);
     CHECK(o.max_in_flight == c.max_in_flight);
-    CHECK(o.max_in_flight == 8 && o.timeout_ms == 30000);
+    CHECK(o.max_in_flight == 64 && o.timeout_ms == 30000);
 }
 
 void test_refused_at_creation()

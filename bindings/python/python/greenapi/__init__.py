@@ -31,11 +31,13 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Tuple, Union
 
 from ._async import AsyncAvatarIterator, AsyncClient
+from ._download import SavedAvatar, SavedAvatarIterator, iter_saved_avatars
 from ._errors import (
     AuthError,
     BadRequestError,
     BadResponseError,
     CancelledError,
+    ExpiredError,
     GreenApiError,
     HttpStatusError,
     InvalidArgumentError,
@@ -46,7 +48,7 @@ from ._errors import (
     TimeoutError,
     TransportError,
 )
-from ._native import Avatar, AvatarIterator, Client, __version__
+from ._native import Avatar, AvatarIterator, Client, __version__, file_stem
 
 if TYPE_CHECKING:
     # Type checkers only: ClientOptions exists in the stub alone, and Unpack needs Python 3.11.
@@ -62,6 +64,10 @@ __all__ = [
     "AsyncClient",
     "AsyncAvatarIterator",
     "get_avatar",
+    "file_stem",
+    "iter_saved_avatars",
+    "SavedAvatar",
+    "SavedAvatarIterator",
     "GreenApiError",
     "InvalidArgumentError",
     "TransportError",
@@ -75,6 +81,7 @@ __all__ = [
     "HttpStatusError",
     "BadResponseError",
     "CancelledError",
+    "ExpiredError",
 ]
 
 
