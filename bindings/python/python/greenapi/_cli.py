@@ -83,8 +83,8 @@ exit status:
 AVATARS_DESCRIPTION = """\
 Asks for the avatar of every chat id in FILE (or stdin), one per line (UTF-8;
 blank lines and lines starting with # skipped; a BOM at the start of a line is
-dropped). Paced to --rate-limit, with as many requests at once as keep that pace (at most
---max-in-flight)."""
+dropped). Paced to --rate-limit, with as many requests at once as keep that
+pace (at most --max-in-flight)."""
 
 AVATARS_EPILOG = (
     """\
