@@ -19,6 +19,7 @@ use crate::error::{Error, ErrorKind};
 use crate::failure::{self, Failure};
 use crate::fork::{Inherited, PerProcess, Sockets};
 use crate::inject::{InjectConnector, Injection};
+use crate::observe::{self, EventKind, Observe, Stats};
 use crate::options::{DEFAULT_API_URL, Options};
 use crate::pacing::{Pacer, Pacing};
 use crate::proxy;
@@ -53,6 +54,8 @@ pub struct Client {
     timeout: Duration,
     connect_timeout: Duration,
     max_in_flight: u32,
+    /// Events and counters (`observe/`), shared with the connections.
+    pub(crate) obs: Arc<Observe>,
 }
 
 /// What a [`Pacer`] is made from, in each process.
@@ -83,6 +86,7 @@ impl ProcessState {
         config: &Config,
         pacing: &PacingWanted,
         injection: &Arc<Injection>,
+        obs: &Arc<Observe>,
         strict: bool,
     ) -> Result<ProcessState, Error> {
         let resolver = CachingResolver::new();
@@ -93,6 +97,7 @@ impl ProcessState {
             .chain(TcpConnector {
                 sockets: sockets.clone(),
                 forget: forget.clone(),
+                obs: obs.clone(),
             })
             .chain(tls::TlsConnector)
             .chain(InjectConnector(injection.clone()));
@@ -171,7 +176,20 @@ impl Client {
             pacing: options.pacing.clone(),
             connect_timeout: options.connect_timeout,
         };
-        let state = ProcessState::new(&config, &pacing, &injection, true)?;
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("http") {
+                80
+            } else {
+                443
+            });
+        let obs = Arc::new(Observe::new(
+            options.observer.clone(),
+            &base.host,
+            port,
+            options.rate_limit_per_sec,
+        ));
+        let state = ProcessState::new(&config, &pacing, &injection, &obs, true)?;
         Ok(Client {
             state: PerProcess::new(state),
             config,
@@ -187,6 +205,7 @@ impl Client {
             timeout: options.timeout,
             connect_timeout: options.connect_timeout,
             max_in_flight: options.max_in_flight,
+            obs,
         })
     }
 
@@ -239,6 +258,11 @@ impl Client {
         chat_id: &ChatId<'_>,
         interrupt: &dyn Fn() -> bool,
     ) -> Result<Avatar, Error> {
+        if observe::in_handler() {
+            return Err(Error::invalid(
+                "a client cannot be called from its own event handler",
+            ));
+        }
         let body = crate::retry::request_body(chat_id)?;
         // Only the client's own flag is looked at before the call: the caller's check is asked
         // while the call waits, so a fast call never pays for it.
@@ -248,7 +272,20 @@ impl Client {
         let stop = || self.is_shut_down() || interrupt();
         let call = Call::new(&stop);
         let state = self.state();
-        call.enter(|| self.run(state, &call, &body))
+        let result = self
+            .obs
+            .enter(|| call.enter(|| self.run(state, &call, &body)));
+        self.obs.counters.call_ended(match &result {
+            Ok(_) => 0,
+            Err(e) => e.kind().info().c_code,
+        });
+        result
+    }
+
+    /// What this client did so far: calls, attempts, retries, results, pacing waits,
+    /// connections, bytes (see [`Stats`]).
+    pub fn stats(&self) -> Stats {
+        self.obs.counters.snapshot(self.state().pacer.rate_now())
     }
 
     /// Stops this client: calls in progress on any thread return [`ErrorKind::Cancelled`]
@@ -269,14 +306,19 @@ impl Client {
     pub(crate) fn state(&self) -> &ProcessState {
         self.state.get(
             || {
-                let Ok(fresh) =
-                    ProcessState::new(&self.config, &self.pacing, &self.injection, false)
-                else {
+                let Ok(fresh) = ProcessState::new(
+                    &self.config,
+                    &self.pacing,
+                    &self.injection,
+                    &self.obs,
+                    false,
+                ) else {
                     unreachable!("the rate was accepted when the client was made")
                 };
                 fresh
             },
             |fresh| {
+                self.obs.emit(EventKind::ForkNoticed, |_| {});
                 if self.is_shut_down() {
                     fresh.agent.clone().shutdown();
                 }

@@ -20,6 +20,7 @@ mod failure;
 mod fork;
 mod inject;
 mod lookup;
+mod observe;
 mod options;
 mod pacing;
 mod panic;
@@ -44,6 +45,7 @@ pub use avatar::Avatar;
 pub use batch::{Batch, Item, MAX_BATCH, Next};
 pub use client::Client;
 pub use error::{Error, ErrorKind, MAX_MESSAGE_BYTES};
+pub use observe::{Event, EventKind, Level, Observer, RESULT_SLOTS, Stats, URL_TEMPLATE};
 pub use options::{
     DEFAULT_API_URL, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES_LIMIT,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::observe::Observer;
 use crate::pacing::Pacing;
 
 /// The service's default host.
@@ -57,6 +58,10 @@ pub struct Options {
     /// pacing and Redis is tried again every few seconds ([`crate::Client::pacing`] says which
     /// is in force). This `Debug` shows the URL without its password.
     pub pacing: Pacing,
+    /// Who is told of the client's events (requests, retries, pauses, connections...), at
+    /// which least level; `None` (the default): nobody, at the cost of one atomic load per
+    /// event site. See [`Observer`].
+    pub observer: Option<Observer>,
 }
 
 /// The service documents 10 getAvatar requests per second per instance.
@@ -105,6 +110,7 @@ impl Default for Options {
             allow_insecure_http: false,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             pacing: Pacing::Host,
+            observer: None,
         }
     }
 }
@@ -184,6 +190,7 @@ impl fmt::Debug for Options {
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("max_in_flight", &self.max_in_flight)
             .field("pacing", &self.pacing)
+            .field("observer", &self.observer)
             .finish()
     }
 }

@@ -4,7 +4,7 @@
 
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::Read;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ureq::http::StatusCode;
 
@@ -13,6 +13,7 @@ use crate::call::Call;
 use crate::client::{Client, ProcessState};
 use crate::error::{Error, ErrorKind};
 use crate::failure::Failure;
+use crate::observe::{self, EventKind, Level};
 use crate::response::{self, ERROR_BODY_READ};
 use crate::validate::ChatId;
 
@@ -51,12 +52,48 @@ impl Client {
         let mut attempts = 0;
         let mut stale_resends = 0;
         loop {
-            if !state.pacer.acquire(|wait| call.sleep(wait)) {
+            // The clock is read only when the pacing makes the call wait.
+            let mut waiting_since = None;
+            let turn = state.pacer.acquire(|wait| {
+                waiting_since.get_or_insert_with(Instant::now);
+                call.sleep(wait)
+            });
+            if let Some(since) = waiting_since {
+                self.obs.pacing_waited(since.elapsed());
+            }
+            if !turn {
                 return Err(self.cancelled(attempts));
             }
             attempts += 1;
             call.new_attempt();
-            let failure = match self.attempt(state, body) {
+            observe::sites::new_attempt();
+            self.obs.counters.attempt_started();
+            self.obs
+                .emit(EventKind::RequestSent, |e| e.attempt = attempts);
+            let sent_at = self.obs.enabled(Level::Info).then(Instant::now);
+            let outcome = self.attempt(state, body);
+            let status = match &outcome {
+                Ok(_) => 200,
+                Err(f) => f.error.http_status().unwrap_or(0),
+            };
+            self.obs.counters.attempt_ended(status);
+            let level = if outcome.is_ok() {
+                Level::Debug
+            } else {
+                Level::Info
+            };
+            self.obs.emit_at(EventKind::RequestAnswered, level, |e| {
+                e.attempt = attempts;
+                e.status = status;
+                e.error_type = outcome
+                    .as_ref()
+                    .err()
+                    .map(|f| f.error.kind().info().python_code);
+                e.duration_ms = sent_at.map_or(0.0, |t| millis(t.elapsed()));
+                e.connection_reused = call.reused();
+                e.tls_resumed = observe::sites::attempt_tls();
+            });
+            let failure = match outcome {
                 Ok(mut avatar) => {
                     avatar.attempts = attempts;
                     return Ok(avatar);
@@ -72,7 +109,13 @@ impl Client {
                 // The service asked the whole client to wait, not just this thread: the pause
                 // holds back every thread's next turn (every process's, with host pacing),
                 // this one's included, retried or not.
-                state.pacer.pause(d.min(MAX_RETRY_AFTER), |w| call.sleep(w));
+                let d = d.min(MAX_RETRY_AFTER);
+                self.obs.counters.paused();
+                self.obs.emit(EventKind::Pause, |e| {
+                    e.duration_ms = millis(d);
+                    e.status = failure.error.http_status().unwrap_or(0);
+                });
+                state.pacer.pause(d, |w| call.sleep(w));
             }
             if failure.error.http_status() == Some(429) {
                 state.pacer.slow_down(|w| call.sleep(w));
@@ -86,6 +129,9 @@ impl Client {
                 // another connection without a backoff or an attempt counted. It still takes a
                 // pacing turn: the server may have read it before dropping the connection.
                 stale_resends += 1;
+                self.obs.counters.stale_resent();
+                self.obs
+                    .emit(EventKind::StaleResend, |e| e.attempt = attempts);
                 attempts -= 1;
                 continue;
             }
@@ -95,7 +141,15 @@ impl Client {
             // The longer of the backoff and the `Retry-After`: the pause above holds the next
             // pacing turn until the `Retry-After` has passed, so the backoff alone is slept here.
             // `Retry-After: 0` thus leaves the backoff as it is.
-            if !call.sleep(backoff(attempts)) {
+            let wait = backoff(attempts);
+            self.obs.counters.retried();
+            self.obs.emit(EventKind::Retry, |e| {
+                e.attempt = attempts;
+                e.status = failure.error.http_status().unwrap_or(0);
+                e.error_type = Some(failure.error.kind().info().python_code);
+                e.duration_ms = millis(wait);
+            });
+            if !call.sleep(wait) {
                 return Err(self.cancelled(attempts));
             }
         }
@@ -135,6 +189,10 @@ impl Client {
         };
         response::decode(status, response.headers(), &body, &self.token)
     }
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 /// Exponential backoff with "equal jitter": half the delay is fixed, half random, so that many

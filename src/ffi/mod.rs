@@ -8,8 +8,10 @@ pub mod batch;
 pub mod client;
 pub mod code;
 pub mod error;
+pub mod event;
 pub mod options;
 pub mod result;
+pub mod stats;
 pub mod version;
 
 mod boundary;

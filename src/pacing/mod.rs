@@ -221,6 +221,16 @@ impl Pacer {
         }
     }
 
+    /// Requests per second let through now (0: off): the configured rate, less during a
+    /// slow-down (of the local turns; Redis keeps its own).
+    pub(crate) fn rate_now(&self) -> f64 {
+        if self.interval == 0 {
+            return 0.0;
+        }
+        let share = self.turns().share(turns::now_ns()) as f64 / turns::FULL as f64;
+        (1.0 + MARGIN) * 1e9 / self.interval as f64 * share
+    }
+
     /// Waits for the next turn and takes it (see `Turns::acquire`).
     /// With Redis: the server's answer, slept here, until it gives the turn or cannot be
     /// used (then the turn is the fallback's).

@@ -314,6 +314,7 @@ fn resolve(
     let given = Keywords::new(py, options)?;
     let defaults = Options::default();
     let options = Options {
+        observer: None,
         api_url: given.opt_str("api_url")?,
         timeout: given.secs("timeout", defaults.timeout)?,
         connect_timeout: given.secs("connect_timeout", defaults.connect_timeout)?,
