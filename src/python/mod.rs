@@ -13,6 +13,7 @@ mod avatar;
 mod batch;
 mod client;
 mod errors;
+mod logging;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 

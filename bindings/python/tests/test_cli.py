@@ -86,7 +86,8 @@ def test_avatars_reads_a_file_skipping_blank_lines_and_comments(standin: str, tm
     )
     r = greenapi("avatars", str(ids), "--rate-limit", "0", env=env_for(standin))
     assert r.returncode == 0, r.stderr
-    assert r.stderr == ""  # not a terminal: no progress bar
+    # Not a terminal: no progress bar, only the summary.
+    assert r.stderr.startswith("greenapi: 4 ids, 4 answered, 0 failed") and r.stderr.count("\n") == 1
     got = by_id(json_lines(r.stdout))
     assert got == {
         "79001234567": {
@@ -484,7 +485,7 @@ def test_progress_bar_on_a_terminal(standin: str) -> None:
 def test_no_progress_bar_when_stderr_is_not_a_terminal(standin: str) -> None:
     r = greenapi("avatars", env=env_for(standin), stdin="79001234567\n79001234568\n")
     assert r.returncode == 0
-    assert r.stderr == ""
+    assert r.stderr.startswith("greenapi: 2 ids, 2 answered") and r.stderr.count("\n") == 1
 
 
 # ---- the README's "Command line" snippet --------------------------------------------------

@@ -7,7 +7,12 @@ into an Avatar. No 16-character piece of the token may show in str, repr, args o
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
+import sys
 import traceback
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator, List, Tuple
 
@@ -87,8 +92,16 @@ def shown(exc: BaseException) -> str:
     )
 
 
+def record_text(r: logging.LogRecord) -> str:
+    """A log record as any formatter could show it: its message and every attribute."""
+    return r.getMessage() + " " + repr(sorted(r.__dict__.items(), key=lambda kv: kv[0]))
+
+
 @pytest.mark.parametrize("case", range(COUNT))
-def test_no_exception_or_repr_holds_the_token(echo_url: str, case: int) -> None:
+def test_no_exception_or_repr_holds_the_token(
+    echo_url: str, case: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="greenapi")
     client = greenapi.Client(ID_INSTANCE, TOKEN, api_url=echo_url, proxy="", rate_limit=0, max_retries=0)
     assert_clean(repr(client), "Client repr")
     try:
@@ -97,3 +110,32 @@ def test_no_exception_or_repr_holds_the_token(echo_url: str, case: int) -> None:
         assert_clean(shown(e), f"case {case}")
     else:
         assert_clean(repr(avatar) + str(avatar) + repr(avatar.to_dict()), f"case {case}")
+    assert_clean(repr(client.stats()), f"stats, case {case}")
+    del client
+    records = [r for r in caplog.records if r.name == "greenapi"]
+    assert len(records) >= 2, "request sent and answered, at least"
+    for r in records:
+        assert_clean(record_text(r), f"log record, case {case}")
+
+
+PROXY_PASSWORD = "proxyPASSWORD0123456789abcdefXYZ"
+
+
+def test_the_command_lines_vv_output_holds_no_token_nor_proxy_password(echo_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
+    env.update(GREEN_API_ID_INSTANCE=ID_INSTANCE, GREEN_API_TOKEN=TOKEN, GREEN_API_URL=echo_url)
+    ids = "".join(f"{case}@c.us\n" for case in range(COUNT))
+    stats = tmp_path / "stats.json"
+    script = Path(sys.executable).parent / "greenapi"
+    port = echo_url.rsplit(":", 1)[1]
+    for extra in (["--proxy", ""], ["--proxy", f"http://user:{PROXY_PASSWORD}@127.0.0.1:{port}"]):
+        r = subprocess.run(
+            [str(script), "avatars", "-vv", "--stats", str(stats), "--rate-limit", "0", "--max-retries", "1", *extra],
+            input=ids, capture_output=True, text=True, env=env, timeout=120,
+        )
+        assert r.returncode == 1, r.stderr[-2000:]
+        lines = r.stderr.splitlines()
+        assert sum("request.answered" in line for line in lines) >= COUNT, r.stderr[-2000:]
+        for text, what in ((r.stdout, "stdout"), (r.stderr, "-vv stderr"), (stats.read_text(), "--stats")):
+            assert_clean(text, what)
+            assert PROXY_PASSWORD[:16] not in text and PROXY_PASSWORD[-16:] not in text, what

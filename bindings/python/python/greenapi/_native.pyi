@@ -18,6 +18,8 @@ from typing import (
     type_check_only,
 )
 
+from ._stats import Stats
+
 from typing_extensions import Unpack
 
 from ._errors import GreenApiError
@@ -177,6 +179,10 @@ class Client:
         tb: Optional[TracebackType],
     ) -> Literal[False]:
         """Closes the client; an exception from the ``with`` block goes on (never swallowed)."""
+    def stats(self) -> Stats:
+        """What this client did so far (a frozen :class:`greenapi.Stats`): calls, attempts,
+        retries, answers and failures by code, 429s, pacing waits, connections, TLS
+        handshakes, bytes, requests in flight now and the rate in force now."""
     @property
     def id_instance(self) -> str:
         """The instance id this client calls."""
