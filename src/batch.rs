@@ -103,6 +103,9 @@ impl Client {
             )));
         }
         let (jobs, positions, ready) = plan(&chat_ids);
+        let ids = chat_ids.len() as u64;
+        self.obs
+            .emit(crate::observe::EventKind::BatchStarted, |e| e.count = ids);
         let shared = Arc::new(Shared {
             jobs,
             next_job: AtomicUsize::new(0),

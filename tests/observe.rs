@@ -317,3 +317,31 @@ fn every_message_names_its_kind_and_no_url_but_the_template() {
         assert!(seen.iter().any(|s| s.kind == kind), "{kind:?}: {seen:#?}");
     }
 }
+
+#[test]
+fn a_batch_tells_it_started_before_its_requests() {
+    let server = Server::always_json(200, r#"{"urlAvatar":"","available":false}"#);
+    let (observer, seen) = recorder(Level::Info);
+    let client = Arc::new(
+        Client::with_options(
+            ID,
+            TOKEN,
+            &Options {
+                observer: Some(observer),
+                ..opts(&server.url())
+            },
+        )
+        .unwrap(),
+    );
+    let items: Vec<_> = client
+        .batch(vec!["1@c.us".into(), "2@c.us".into(), "not an id".into()])
+        .unwrap()
+        .collect();
+    assert_eq!(items.len(), 3);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(seen[0].kind, EventKind::BatchStarted);
+    assert!(seen[0].message.ends_with(": 3 ids"), "{:?}", seen[0].message);
+    // The malformed id was never a call.
+    assert_eq!(client.stats().calls, 2);
+}

@@ -26,7 +26,8 @@ const _: () = assert!(GA_STATS_RESULT_SLOTS == RESULT_SLOTS);
 pub struct ga_stats {
     /// Set by `ga_client_stats` to the version it was given.
     pub version: u32,
-    /// Calls that ended (answered, failed or cancelled).
+    /// Calls that ended (answered, failed or cancelled); a chat id refused as malformed is not
+    /// one.
     pub calls: u64,
     /// Requests sent, free resends included.
     pub attempts: u64,

@@ -10,7 +10,8 @@ pub const RESULT_SLOTS: usize = 32;
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Calls that ended (answered, failed or cancelled).
+    /// Calls that ended (answered, failed or cancelled); a batch's entries count one each.
+    /// A chat id refused as malformed is not a call (nothing was tried).
     pub calls: u64,
     /// Requests sent, free resends included.
     pub attempts: u64,

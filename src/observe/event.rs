@@ -44,7 +44,8 @@ pub enum EventKind {
     PacingSwitched = 12,
     /// A batch started (info): `count` (ids).
     BatchStarted = 13,
-    /// A batch finished (info): `count` (ids answered), `failed`.
+    /// A batch finished (info): `count` (ids answered), `failed`. Reserved: not sent yet (the
+    /// batch machinery is being replaced; the dispatcher will send it).
     BatchFinished = 14,
 }
 

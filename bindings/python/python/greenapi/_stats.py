@@ -13,7 +13,8 @@ class Stats:
     own: a call ending meanwhile may show in one and not yet in another. Never holds the token.
     """
 
-    #: Calls that ended (answered, failed or cancelled); batch entries count one each.
+    #: Calls that ended (answered, failed or cancelled); batch entries count one each, a
+    #: chat id refused as malformed (nothing tried) does not.
     calls: int
     #: Requests sent, free resends included.
     attempts: int
