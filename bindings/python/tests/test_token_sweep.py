@@ -12,8 +12,8 @@ import os
 import subprocess
 import sys
 import traceback
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Iterator, List, Tuple
 
 import pytest

@@ -18,11 +18,10 @@ from typing import (
     type_check_only,
 )
 
-from ._stats import Stats
-
 from typing_extensions import Unpack
 
 from ._errors import GreenApiError
+from ._stats import Stats
 
 __version__: str
 __all__ = ["Avatar", "AvatarIterator", "CancelToken", "Client", "_panic_for_tests", "__version__"]
