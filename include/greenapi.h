@@ -407,7 +407,8 @@ typedef struct ga_stats {
    */
   uint32_t version;
   /**
-   * Calls that ended (answered, failed or cancelled).
+   * Calls that ended (answered, failed or cancelled); a chat id refused as malformed is not
+   * one.
    */
   uint64_t calls;
   /**
