@@ -341,7 +341,11 @@ fn a_batch_tells_it_started_before_its_requests() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{seen:#?}");
     assert_eq!(seen[0].kind, EventKind::BatchStarted);
-    assert!(seen[0].message.ends_with(": 3 ids"), "{:?}", seen[0].message);
+    assert!(
+        seen[0].message.ends_with(": 3 ids"),
+        "{:?}",
+        seen[0].message
+    );
     // The malformed id was never a call.
     assert_eq!(client.stats().calls, 2);
 }
