@@ -61,9 +61,10 @@ pub const GA_EVENT_BATCH_FINISHED: u32 = 14;
 /// synchronously: a slow callback slows the call, never changes its answer. It may call
 /// `ga_client_stats` and `ga_code_str`, and use other clients freely. With the same client,
 /// `ga_get_avatar` is refused (`GA_INVALID_ARGUMENT`), and `ga_get_avatars`,
-/// `ga_client_shutdown` and `ga_client_free` must not be called from there. It must return normally: no C++
-/// exception and no `longjmp` may leave it (an exception aborts the process). `event` and its
-/// strings live only until it returns.
+/// `ga_client_shutdown` and `ga_client_free` must not be called from there. It must return
+/// normally: a C++ exception or a `longjmp` leaving it is undefined behaviour (catch
+/// everything inside it, as greenapi.hpp does). `event` and its strings live only until it
+/// returns.
 pub type ga_event_callback =
     Option<unsafe extern "C" fn(event: *const ga_event, user: *mut c_void)>;
 
