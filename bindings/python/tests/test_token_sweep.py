@@ -19,7 +19,7 @@ from typing import Iterator, List, Tuple
 import pytest
 
 import greenapi
-from conftest import ID_INSTANCE, serving
+from conftest import ID_INSTANCE, redis_server, serving
 
 TOKEN = "sweepTOKENd75b3a66374942c5b3c019c698abc2067e151558"
 STATUSES = [301, 302, 307, 400, 401, 403, 404, 418, 429, 466, 499, 500, 502, 503, 504, 599]
@@ -139,3 +139,33 @@ def test_the_command_lines_vv_output_holds_no_token_nor_proxy_password(echo_url:
         for text, what in ((r.stdout, "stdout"), (r.stderr, "-vv stderr"), (stats.read_text(), "--stats")):
             assert_clean(text, what)
             assert PROXY_PASSWORD[:16] not in text and PROXY_PASSWORD[-16:] not in text, what
+
+
+REDIS_PASSWORD = "redisPASSWORD0123456789abcdefXYZ"
+
+
+def test_redis_paced_logs_and_stats_hold_no_redis_password(
+    echo_url: str, pacing_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="greenapi")
+    with redis_server("--requirepass", REDIS_PASSWORD) as port:
+        client = greenapi.Client(
+            ID_INSTANCE, TOKEN, api_url=echo_url, proxy="", max_retries=0, rate_limit=100,
+            pacing=f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}",
+        )
+        assert client.pacing == "redis"
+        for case in range(3):
+            try:
+                client.get_avatar(f"{case}@c.us")
+            except greenapi.GreenApiError:
+                pass
+    # Redis gone: the next call says so (pacing.switched), and goes on under host pacing.
+    try:
+        client.get_avatar("0@c.us")
+    except greenapi.GreenApiError:
+        pass
+    text = "\n".join(record_text(r) for r in caplog.records) + repr(client.stats())
+    assert "pacing.switched" in text
+    for i in range(len(REDIS_PASSWORD) - 15):
+        assert REDIS_PASSWORD[i : i + 16] not in text
+    assert_clean(text, "Redis-paced records")
