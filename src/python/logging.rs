@@ -28,9 +28,10 @@ fn logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// The least level the `greenapi` logger lets through now (`None`: none of ours).
 fn enabled_level(py: Python<'_>) -> Option<Level> {
     let logger = logger(py).ok()?;
+    let name = pyo3::intern!(py, "isEnabledFor");
     let on = |level: Level| {
         logger
-            .call_method1("isEnabledFor", (level as u8,))
+            .call_method1(name, (level as u8,))
             .and_then(|b| b.extract::<bool>())
             .unwrap_or(false)
     };
