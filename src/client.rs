@@ -267,14 +267,19 @@ impl Client {
         // Only the client's own flag is looked at before the call: the caller's check is asked
         // while the call waits, so a fast call never pays for it.
         if self.is_shut_down() {
-            return Err(self.cancelled(0));
+            return self.ended(Err(self.cancelled(0)));
         }
         let stop = || self.is_shut_down() || interrupt();
         let call = Call::new(&stop);
         let state = self.state();
-        let result = self
-            .obs
-            .enter(|| call.enter(|| self.run(state, &call, &body)));
+        self.ended(
+            self.obs
+                .enter(|| call.enter(|| self.run(state, &call, &body))),
+        )
+    }
+
+    /// A call's result, counted.
+    fn ended(&self, result: Result<Avatar, Error>) -> Result<Avatar, Error> {
         self.obs.counters.call_ended(match &result {
             Ok(_) => 0,
             Err(e) => e.kind().info().c_code,
