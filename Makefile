@@ -251,7 +251,8 @@ c-plain: lib $(addprefix $(BUILD)/plain/,$(PLAIN_TESTS))
 # the strict flags (with sanitizers / plain) and run against the stand-in with
 # GREEN_API_ID_INSTANCE, GREEN_API_TOKEN and GREEN_API_URL set and no arguments; must exit 0.
 # The C++ one, <!-- example-cpp -->, the same way with the C++17 flags.
-README_EXAMPLES := readme_example readme_batch readme_cpp readme_download readme_download_cpp
+README_EXAMPLES := readme_example readme_batch readme_cpp readme_download readme_download_cpp \
+	readme_observe readme_observe_cpp
 EXTRACT := scripts/extract-readme-example.sh README.md
 
 $(BUILD)/readme_example.c: README.md | $(BUILD)
@@ -265,6 +266,10 @@ $(BUILD)/readme_download.c: README.md | $(BUILD)
 	$(EXTRACT) $@ example-c-download
 $(BUILD)/readme_download_cpp.cpp: README.md | $(BUILD)
 	$(EXTRACT) $@ example-cpp-download
+$(BUILD)/readme_observe.c: README.md | $(BUILD)
+	$(EXTRACT) $@ example-c-observe
+$(BUILD)/readme_observe_cpp.cpp: README.md | $(BUILD)
+	$(EXTRACT) $@ example-cpp-observe
 
 readme-example: lib $(foreach m,asan plain,$(addprefix $(BUILD)/$(m)/,$(README_EXAMPLES)))
 

@@ -279,6 +279,7 @@ pub fn check_options(data: &[u8]) {
         // Not fuzzed yet: reading more input here would change what the committed corpus means.
         download_hosts: Vec::new(),
         max_download_bytes: greenapi::DEFAULT_MAX_DOWNLOAD_BYTES,
+        observer: None,
     };
     let made = Client::with_options(&id, &token, &options);
     let token_is_valid = readme_token_rule(&token);

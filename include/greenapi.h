@@ -53,6 +53,109 @@
 #define GA_MAX_BATCH 1000000
 
 /**
+ * The version of `ga_event` this header describes (the library fills `version` with its own).
+ */
+#define GA_EVENT_VERSION 1
+
+/**
+ * Levels (Python's `logging` numbers): every request and connection.
+ */
+#define GA_LEVEL_DEBUG 10
+
+/**
+ * A retry, a pause asked by the service, a fork, a batch started or finished.
+ */
+#define GA_LEVEL_INFO 20
+
+/**
+ * A slow-down after a 429, Redis lost.
+ */
+#define GA_LEVEL_WARNING 30
+
+/**
+ * A request went out: `attempt`.
+ */
+#define GA_EVENT_REQUEST_SENT 1
+
+/**
+ * An attempt ended (debug for a 200, info otherwise): `attempt`, `status` (0: no answer),
+ * `error_type`, `duration_ms` (on the wire), `connection_reused`, `tls_resumed`.
+ */
+#define GA_EVENT_REQUEST_ANSWERED 2
+
+/**
+ * A failed attempt is retried: `attempt` (the failed one), `error_type` (why), `status`,
+ * `duration_ms` (the backoff).
+ */
+#define GA_EVENT_RETRY 3
+
+/**
+ * A call waited for its pacing turn: `duration_ms`.
+ */
+#define GA_EVENT_PACING_WAIT 4
+
+/**
+ * The service asked for a pause (`Retry-After`, cut to 10 s) holding back every thread's next
+ * turn: `duration_ms`, `status`.
+ */
+#define GA_EVENT_PAUSE 5
+
+/**
+ * A 429 came although pacing held: the pacing slows down: `rate_per_sec` (now).
+ */
+#define GA_EVENT_SLOW_DOWN 6
+
+/**
+ * The rate came back a step after a slow-down: `rate_per_sec` (now).
+ */
+#define GA_EVENT_RECOVERED 7
+
+/**
+ * A request that died with a pooled connection is sent again, free: `attempt`.
+ */
+#define GA_EVENT_STALE_RESEND 8
+
+/**
+ * A connection was opened: `tls_resumed` for TLS.
+ */
+#define GA_EVENT_CONNECTION_OPENED 9
+
+/**
+ * A connection was closed.
+ */
+#define GA_EVENT_CONNECTION_CLOSED 10
+
+/**
+ * The client noticed it runs in a forked child: fresh connections and pacing.
+ */
+#define GA_EVENT_FORK_NOTICED 11
+
+/**
+ * The pacing in force changed (warning: Redis lost; info: back): `pacing` (now).
+ */
+#define GA_EVENT_PACING_SWITCHED 12
+
+/**
+ * A batch started: `count` (ids).
+ */
+#define GA_EVENT_BATCH_STARTED 13
+
+/**
+ * A batch finished: `count` (answered), `failed`.
+ */
+#define GA_EVENT_BATCH_FINISHED 14
+
+/**
+ * The version of `ga_stats` this header describes: pass it to `ga_client_stats`.
+ */
+#define GA_STATS_VERSION 1
+
+/**
+ * Slots of `ga_stats.results`: one per `ga_code` (`GA_OK` is an answer).
+ */
+#define GA_STATS_RESULT_SLOTS 32
+
+/**
  * The version of the options struct this header describes: pass it to `ga_client_options_init`,
  * which tells the library how many fields the program's struct has.
  */
@@ -130,6 +233,105 @@ typedef struct ga_result {
  * catches its callback's exceptions, stops the batch and rethrows the first after the call).
  */
 typedef int (*ga_progress_fn)(size_t done, size_t total, void *user);
+
+/**
+ * One event. Strings are NUL-terminated UTF-8, NULL where the field does not apply, and hold
+ * neither the token nor any password; numbers are 0 where they do not apply. Fields are only
+ * ever appended: read none past `size`.
+ */
+typedef struct ga_event {
+  /**
+   * The bytes of this struct the library filled.
+   */
+  uint32_t size;
+  /**
+   * The library's `GA_EVENT_VERSION`.
+   */
+  uint32_t version;
+  /**
+   * `GA_EVENT_*`.
+   */
+  uint32_t kind;
+  /**
+   * `GA_LEVEL_*`.
+   */
+  uint32_t level;
+  /**
+   * The kind's name: `"request.sent"`, `"request.answered"`, `"retry"`, `"pacing.wait"`,
+   * `"pacing.pause"`, `"pacing.slow_down"`, `"pacing.recovered"`, `"request.stale_resend"`,
+   * `"connection.opened"`, `"connection.closed"`, `"fork.noticed"`, `"pacing.switched"`,
+   * `"batch.started"`, `"batch.finished"`.
+   */
+  const char *name;
+  /**
+   * One line saying it, made from the fields below.
+   */
+  const char *message;
+  /**
+   * `server.address`: the host of `api_url`.
+   */
+  const char *server_address;
+  /**
+   * `server.port`.
+   */
+  uint32_t server_port;
+  /**
+   * The attempt of the call, from 1 (`http.request.resend_count` is `attempt - 1`).
+   */
+  uint32_t attempt;
+  /**
+   * `http.response.status_code`.
+   */
+  uint32_t status;
+  /**
+   * `error.type`: the error kind as Python names it (`"timeout"`, `"server_error"`, ...).
+   */
+  const char *error_type;
+  /**
+   * Milliseconds: on the wire, of the backoff, of the wait or of the pause (see the kind).
+   */
+  double duration_ms;
+  /**
+   * 1: the request went on a connection that had answered before; 0: a new one; -1: unknown.
+   */
+  int32_t connection_reused;
+  /**
+   * For a TLS connection opened by this attempt: 1 resumed, 0 full handshake; -1: none.
+   */
+  int32_t tls_resumed;
+  /**
+   * Requests per second in force now (slow-down, recovery).
+   */
+  double rate_per_sec;
+  /**
+   * The pacing in force now: `"host"`, `"process"` or `"redis"`.
+   */
+  const char *pacing;
+  /**
+   * A batch's ids (started) or answers (finished).
+   */
+  uint64_t count;
+  /**
+   * A finished batch's failures.
+   */
+  uint64_t failed;
+} ga_event;
+
+/**
+ * Called with each event at the options' `event_min_level` or above.
+ *
+ * Runs on the thread where the event happens: the thread in `ga_get_avatar`, a worker thread
+ * of `ga_get_avatars`, or (for a connection closed) the thread in `ga_client_free` or
+ * `ga_client_shutdown`; so from several threads at once, and `user` must allow that. It runs
+ * synchronously: a slow callback slows the call, never changes its answer. It may call
+ * `ga_client_stats` and `ga_code_str`, and use other clients freely. With the same client,
+ * `ga_get_avatar` is refused (`GA_INVALID_ARGUMENT`), and `ga_get_avatars`,
+ * `ga_client_shutdown` and `ga_client_free` must not be called from there. It must return
+ * normally: a C++ exception or a `longjmp` leaving it is undefined behaviour (catch
+ * everything inside it, as greenapi.hpp does). `event` and its strings live only until it
+ * returns.
+ */
+typedef void (*ga_event_callback)(const struct ga_event *event, void *user);
 
 /**
  * Options for `ga_client_new_with_options`. Always start with
@@ -222,6 +424,21 @@ typedef struct ga_client_options {
    * are held to the same list; only `https` is ever used.
    */
   const char *download_hosts;
+  /**
+   * Version 4. Called with each event of the client at `event_min_level` or above; NULL
+   * (the default): no events, at the cost of one atomic load per event site. See
+   * `ga_event_callback` for the thread it runs on and what it may do.
+   */
+  ga_event_callback on_event;
+  /**
+   * Version 4. Handed to `on_event` as it is (default NULL).
+   */
+  void *on_event_user;
+  /**
+   * Version 4. The least level given to `on_event`: `GA_LEVEL_DEBUG`, `GA_LEVEL_INFO` (the
+   * default) or `GA_LEVEL_WARNING`; another value is `GA_INVALID_ARGUMENT`.
+   */
+  uint32_t event_min_level;
 } ga_client_options;
 
 /**
@@ -253,6 +470,103 @@ typedef struct ga_image {
    */
   uint32_t attempts;
 } ga_image;
+
+/**
+ * What a client did since it was made (in this process and, after a fork, in its parent
+ * before). Every field counts up but `in_flight` and `rate_per_sec`, which are now; each is
+ * read on its own, so a call ending meanwhile may show in one and not yet in another. Fields
+ * are only ever appended (with a new `GA_STATS_VERSION`).
+ */
+typedef struct ga_stats {
+  /**
+   * Set by `ga_client_stats` to the version it was given.
+   */
+  uint32_t version;
+  /**
+   * Calls that ended (answered, failed or cancelled); a chat id refused as malformed is not
+   * one.
+   */
+  uint64_t calls;
+  /**
+   * Requests sent, free resends included.
+   */
+  uint64_t attempts;
+  /**
+   * Attempts retried after a failure.
+   */
+  uint64_t retries;
+  /**
+   * Free resends after a stale pooled connection.
+   */
+  uint64_t stale_resends;
+  /**
+   * Calls by result: `results[GA_OK]` answers, `results[GA_TIMEOUT]` timeouts, ...
+   */
+  uint64_t results[GA_STATS_RESULT_SLOTS];
+  /**
+   * Answers with HTTP status 429.
+   */
+  uint64_t responses_429;
+  /**
+   * `Retry-After` pauses asked by the service.
+   */
+  uint64_t pauses;
+  /**
+   * Slow-downs after a 429 although pacing held.
+   */
+  uint64_t slow_downs;
+  /**
+   * Waits for a pacing turn (a turn taken at once is not a wait).
+   */
+  uint64_t pacing_waits;
+  /**
+   * Their total, in milliseconds.
+   */
+  double pacing_wait_total_ms;
+  /**
+   * The longest, in milliseconds.
+   */
+  double pacing_wait_max_ms;
+  /**
+   * TCP connections opened.
+   */
+  uint64_t connections_opened;
+  /**
+   * TCP connections closed.
+   */
+  uint64_t connections_closed;
+  /**
+   * Full TLS handshakes.
+   */
+  uint64_t tls_full_handshakes;
+  /**
+   * Resumed TLS handshakes.
+   */
+  uint64_t tls_resumed_handshakes;
+  /**
+   * Bytes written to the TCP connections (TLS records included).
+   */
+  uint64_t bytes_sent;
+  /**
+   * Bytes read from them.
+   */
+  uint64_t bytes_received;
+  /**
+   * Requests on the wire now.
+   */
+  uint64_t in_flight;
+  /**
+   * Requests per second the pacing lets through now (0: off); less than
+   * `rate_limit_per_sec` during a slow-down.
+   */
+  double rate_per_sec;
+  /**
+   * Event callbacks that failed (C++: threw), caught and dropped.
+   */
+  uint64_t handler_failures;
+} ga_stats;
+
+
 
 /**
  * The service gave a GetAvatar answer.
@@ -545,6 +859,21 @@ ga_code ga_client_options_init(struct ga_client_options *options, unsigned int v
  * `result` is NULL or a pointer returned by `ga_get_avatar` that was not freed yet.
  */
 void ga_result_free(struct ga_result *result);
+
+/**
+ * Fills the fields of `version` in `stats` with the client's counters now and sets
+ * `stats->version`. Returns `GA_OK`; `GA_NULL_ARGUMENT` for NULL `client` or `stats`;
+ * `GA_INVALID_ARGUMENT`, writing nothing, for a `version` of 0 or newer than the library
+ * knows (pass `GA_STATS_VERSION`). Cheap (a few atomic loads) and safe from any thread, an
+ * event callback included.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `stats` is NULL or writable memory for one `ga_stats`
+ * of `version`.
+ */
+ga_code ga_client_stats(const struct ga_client *client,
+                        struct ga_stats *stats,
+                        unsigned int version);
 
 /**
  * The library's version, `"MAJOR.MINOR.PATCH"`: a static string, never freed. Compare it with

@@ -23,6 +23,7 @@
 #include "greenapi.h"
 
 #include <chrono>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -180,6 +181,16 @@ struct Options {
     std::uint64_t max_download_bytes;
     /** More hosts pictures may come from besides `whatsapp.net` (each with its subdomains). */
     std::vector<std::string> download_hosts;
+    /**
+     * Called with each event at `event_min_level` or above (`ga_event`, `GA_EVENT_*`); empty
+     * (the default): no events. It runs where `ga_event_callback` says (any thread of a call
+     * or batch, or the one destroying the client), synchronously. An exception it throws is
+     * caught, dropped and counted in `stats().handler_failures`: it never reaches the call
+     * that was running (which may be on another thread, or a destructor).
+     */
+    std::function<void(const ga_event &)> on_event;
+    /** `GA_LEVEL_DEBUG`, `GA_LEVEL_INFO` (the default) or `GA_LEVEL_WARNING`. */
+    std::uint32_t event_min_level;
 
     /** The library's defaults. */
     Options()
@@ -197,6 +208,7 @@ struct Options {
         allow_insecure_http = c.allow_insecure_http;
         max_in_flight = c.max_in_flight;
         max_download_bytes = c.max_download_bytes;
+        event_min_level = c.event_min_level;
     }
 };
 
@@ -305,6 +317,24 @@ extern "C" inline int greenapi_hpp_progress(std::size_t done, std::size_t total,
     }
 }
 
+// The C++ handler of a client, where the C callback finds it, with the count of what it threw.
+struct EventSink {
+    std::function<void(const ga_event &)> fn;
+    std::atomic<std::uint64_t> thrown{0};
+};
+
+extern "C" inline void greenapi_hpp_event(const ga_event *event, void *user)
+{
+    EventSink *sink = static_cast<EventSink *>(user);
+    try {
+        sink->fn(*event);
+    } catch (...) {
+        // No exception may unwind through the library's frames, and the call that was running
+        // may be on another thread: dropped, counted.
+        sink->thrown.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
 } // namespace detail
 
 /**
@@ -346,6 +376,13 @@ public:
             hosts += hosts.empty() ? h : "," + h;
         }
         c.download_hosts = hosts.empty() ? nullptr : hosts.c_str();
+        c.event_min_level = options.event_min_level;
+        if (options.on_event) {
+            sink_ = std::make_unique<detail::EventSink>();
+            sink_->fn = std::move(options.on_event);
+            c.on_event = detail::greenapi_hpp_event;
+            c.on_event_user = sink_.get();
+        }
         ga_code code = GA_OK;
         client_ = ga_client_new_with_options(id_instance.c_str(), api_token_instance.c_str(), &c,
                                              &code);
@@ -357,17 +394,22 @@ public:
     Client(const Client &) = delete;
     Client &operator=(const Client &) = delete;
 
-    Client(Client &&other) noexcept : client_(std::exchange(other.client_, nullptr)) {}
+    Client(Client &&other) noexcept
+        : client_(std::exchange(other.client_, nullptr)), sink_(std::move(other.sink_))
+    {
+    }
 
     Client &operator=(Client &&other) noexcept
     {
         if (this != &other) {
             ga_client_free(client_);
             client_ = std::exchange(other.client_, nullptr);
+            sink_ = std::move(other.sink_);
         }
         return *this;
     }
 
+    // The client first: its last events (connections closed) still reach the handler.
     ~Client() { ga_client_free(client_); }
 
     /**
@@ -449,6 +491,23 @@ public:
         return p != nullptr ? p : "";
     }
 
+    /**
+     * The client's counters (`ga_client_stats`), `handler_failures` including the exceptions
+     * the `on_event` handler threw. Throws `Error` for a moved-from client.
+     */
+    ga_stats stats() const
+    {
+        ga_stats s{};
+        ga_code code = ga_client_stats(client_, &s, GA_STATS_VERSION);
+        if (code != GA_OK) {
+            throw Error(code, ga_last_error_message());
+        }
+        if (sink_) {
+            s.handler_failures += sink_->thrown.load(std::memory_order_relaxed);
+        }
+        return s;
+    }
+
     /** The `ga_client` (still owned by this object), for C functions the wrapper lacks. */
     const ga_client *native_handle() const noexcept { return client_; }
 
@@ -496,6 +555,8 @@ private:
     }
 
     ga_client *client_ = nullptr;
+    // Where the C callback finds the handler; outlives `client_` (see the destructor).
+    std::unique_ptr<detail::EventSink> sink_;
 };
 
 } // namespace greenapi

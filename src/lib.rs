@@ -24,6 +24,7 @@ mod failure;
 mod fork;
 mod inject;
 mod lookup;
+mod observe;
 mod options;
 mod pacing;
 mod panic;
@@ -51,6 +52,7 @@ pub use download::{
     DEFAULT_DOWNLOAD_HOST, Image, ImageType, MAX_DOWNLOAD_REDIRECTS, MAX_STEM_BYTES, file_stem,
 };
 pub use error::{Error, ErrorKind, MAX_MESSAGE_BYTES};
+pub use observe::{Event, EventKind, Level, Observer, RESULT_SLOTS, Stats, URL_TEMPLATE};
 pub use options::{
     DEFAULT_API_URL, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RETRIES,

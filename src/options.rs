@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::observe::Observer;
 use crate::pacing::Pacing;
 
 /// The service's default host.
@@ -67,6 +68,10 @@ pub struct Options {
     /// Largest picture downloaded, from 1 to [`MAX_DOWNLOAD_BYTES_LIMIT`]; a larger one is
     /// [`crate::ErrorKind::BodyTooLarge`].
     pub max_download_bytes: u64,
+    /// Who is told of the client's events (requests, retries, pauses, connections...), at
+    /// which least level; `None` (the default): nobody, at the cost of one atomic load per
+    /// event site. See [`Observer`].
+    pub observer: Option<Observer>,
 }
 
 /// The service documents 10 getAvatar requests per second per instance.
@@ -121,6 +126,7 @@ impl Default for Options {
             pacing: Pacing::Host,
             download_hosts: Vec::new(),
             max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
+            observer: None,
         }
     }
 }
@@ -203,6 +209,7 @@ impl fmt::Debug for Options {
             .field("pacing", &self.pacing)
             .field("download_hosts", &self.download_hosts)
             .field("max_download_bytes", &self.max_download_bytes)
+            .field("observer", &self.observer)
             .finish()
     }
 }

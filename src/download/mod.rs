@@ -85,6 +85,9 @@ impl DownloadState {
             .chain(TcpConnector {
                 sockets: sockets.clone(),
                 forget,
+                // Downloads are not observed yet: their connections and bytes are not the
+                // GetAvatar client's, whose counters must match what the service saw.
+                obs: Arc::new(crate::observe::Observe::new(None, "", 443, 0.0)),
             })
             .chain(crate::tls::TlsConnector);
         DownloadState {

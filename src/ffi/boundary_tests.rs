@@ -17,6 +17,7 @@ use super::download::{ga_download_avatar, ga_image, ga_image_free};
 use super::error::ga_last_error_message;
 use super::options::{VERSION_SIZES, ga_client_options, ga_client_options_init, to_core};
 use super::result::{self, ga_result, ga_result_free};
+use super::stats::{GA_STATS_VERSION, ga_client_stats, ga_stats};
 use super::version::{GA_CLIENT_OPTIONS_VERSION, ga_version};
 use crate::{Avatar, Error, ErrorKind};
 
@@ -292,6 +293,22 @@ fn refused_chat_ids_through_a_client() {
         let r = ga_get_avatar(client, c"1@c.us".as_ptr());
         assert_eq!((*r).code, GA_CANCELLED);
         ga_result_free(r);
+        // The counters, into a block of exactly the struct's size: refused ids were no calls,
+        // the cancelled one was, and nothing was sent.
+        let block = Block::new(std::mem::size_of::<ga_stats>());
+        let stats = block.ptr.cast::<ga_stats>();
+        assert_eq!(ga_client_stats(client, stats, GA_STATS_VERSION), GA_OK);
+        let s = &*stats;
+        assert_eq!((s.version, s.calls, s.attempts), (GA_STATS_VERSION, 1, 0));
+        assert_eq!(s.results[GA_CANCELLED as usize], 1);
+        assert_eq!(
+            ga_client_stats(client, ptr::null_mut(), 1),
+            GA_NULL_ARGUMENT
+        );
+        assert_eq!(ga_client_stats(ptr::null(), stats, 1), GA_NULL_ARGUMENT);
+        assert_eq!(ga_client_stats(client, stats, 0), GA_INVALID_ARGUMENT);
+        assert_eq!(ga_client_stats(client, stats, 2), GA_INVALID_ARGUMENT);
+        drop(block);
         ga_client_free(client);
     }
 }

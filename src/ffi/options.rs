@@ -7,7 +7,7 @@
 //! (whose length is `GA_CLIENT_OPTIONS_VERSION`, so that the version must be raised with it),
 //! and read it in `to_core`.
 
-use std::ffi::{c_char, c_uint};
+use std::ffi::{c_char, c_uint, c_void};
 use std::mem::{MaybeUninit, offset_of, size_of};
 use std::path::PathBuf;
 use std::ptr;
@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::boundary::non_null;
 use super::code::ga_code;
+use super::event::{self, GA_LEVEL_INFO, ga_event_callback};
 use super::version::GA_CLIENT_OPTIONS_VERSION;
 use super::{ArgError, guard_recorded, opt_str_arg};
 use crate::options::{
@@ -84,6 +85,16 @@ pub struct ga_client_options {
     /// allowing itself and every name under it, e.g. `"cdn.example.com,127.0.0.1"`. Redirects
     /// are held to the same list; only `https` is ever used.
     pub download_hosts: *const c_char,
+    // ---- version 4, continued: events (`ga_event`) ----
+    /// Version 4. Called with each event of the client at `event_min_level` or above; NULL
+    /// (the default): no events, at the cost of one atomic load per event site. See
+    /// `ga_event_callback` for the thread it runs on and what it may do.
+    pub on_event: ga_event_callback,
+    /// Version 4. Handed to `on_event` as it is (default NULL).
+    pub on_event_user: *mut c_void,
+    /// Version 4. The least level given to `on_event`: `GA_LEVEL_DEBUG`, `GA_LEVEL_INFO` (the
+    /// default) or `GA_LEVEL_WARNING`; another value is `GA_INVALID_ARGUMENT`.
+    pub event_min_level: u32,
 }
 
 /// Every field's default; `version` is replaced by the caller's.
@@ -103,6 +114,9 @@ const DEFAULTS: ga_client_options = ga_client_options {
     pacing: ptr::null(),
     max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
     download_hosts: ptr::null(),
+    on_event: None,
+    on_event_user: ptr::null_mut(),
+    event_min_level: GA_LEVEL_INFO,
 };
 
 /// How many bytes of the struct each version has, version 1 first: up to the end of that
@@ -116,7 +130,7 @@ pub(crate) const VERSION_SIZES: [usize; GA_CLIENT_OPTIONS_VERSION as usize] = [
     // 3
     offset_of!(ga_client_options, pacing) + size_of::<*const c_char>(),
     // 4
-    offset_of!(ga_client_options, download_hosts) + size_of::<*const c_char>(),
+    offset_of!(ga_client_options, event_min_level) + size_of::<u32>(),
 ];
 
 /// The size of `version`'s struct, or why `version` is refused. `name` is the argument or field
@@ -229,6 +243,11 @@ pub(crate) unsafe fn to_core(options: *const ga_client_options) -> Result<Option
     let download_hosts = unsafe { opt_str_arg((*o).download_hosts, "options.download_hosts") }?
         .map(host_list)
         .unwrap_or_default();
+    // SAFETY: as above; a function pointer or NULL, and any pointer, by the caller's contract.
+    let (on_event, user, min_level) =
+        unsafe { ((*o).on_event, (*o).on_event_user, (*o).event_min_level) };
+    let min_level = event::level(min_level)?;
+    let observer = on_event.map(|cb| event::observer(cb, user, min_level));
     Ok(Options {
         api_url: api_url.map(str::to_string),
         timeout: Duration::from_millis(timeout_ms.into()),
@@ -244,6 +263,7 @@ pub(crate) unsafe fn to_core(options: *const ga_client_options) -> Result<Option
         pacing,
         download_hosts,
         max_download_bytes,
+        observer,
     })
 }
 

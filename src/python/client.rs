@@ -12,7 +12,7 @@ use super::batch::{self, PyAvatarIterator, PyCancelToken};
 use super::download;
 use super::errors::invalid;
 use super::{on_main_thread, run_core};
-use crate::{Client, Options, Pacing};
+use crate::{Client, Observer, Options, Pacing};
 
 /// A GetAvatar client for one instance.
 ///
@@ -93,6 +93,8 @@ use crate::{Client, Options, Pacing};
 pub(crate) struct PyClient {
     /// Shared with the worker threads of a batch.
     pub(crate) inner: Arc<Client>,
+    /// Its events' way to the `greenapi` logger, whose level is read again at every call.
+    observer: Observer,
 }
 
 #[pymethods]
@@ -111,10 +113,14 @@ impl PyClient {
         api_token_instance: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClient> {
-        let (id_instance, token, options) = resolve(py, id_instance, api_token_instance, options)?;
+        let (id_instance, token, mut options) =
+            resolve(py, id_instance, api_token_instance, options)?;
+        let observer = super::logging::observer(py);
+        options.observer = Some(observer.clone());
         let inner = run_core(py, || Client::with_options(&id_instance, &token, &options))?;
         Ok(PyClient {
             inner: Arc::new(inner),
+            observer,
         })
     }
 
@@ -281,6 +287,7 @@ impl PyClient {
         chat_ids: &Bound<'py, PyAny>,
         progress: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
+        super::logging::refresh(py, &self.observer);
         batch::get_avatars(py, &self.inner, chat_ids, progress)
     }
 
@@ -299,6 +306,7 @@ impl PyClient {
         py: Python<'_>,
         chat_ids: &Bound<'_, PyAny>,
     ) -> PyResult<PyAvatarIterator> {
+        super::logging::refresh(py, &self.observer);
         batch::iter_avatars(py, &self.inner, chat_ids)
     }
 
@@ -310,6 +318,13 @@ impl PyClient {
             client.shutdown();
             Ok(())
         })
+    }
+
+    /// What this client did so far, as a `greenapi.Stats` (frozen): calls, attempts, retries,
+    /// answers and failures by code, 429s, pacing waits (seconds), connections, TLS handshakes,
+    /// bytes, requests in flight now and the rate in force now. Cheap: a few atomic loads.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        super::logging::stats(py, &self.inner.stats())
     }
 
     /// Whether `close()` was called.
@@ -386,6 +401,8 @@ fn resolve(
     let given = Keywords::new(py, options)?;
     let defaults = Options::default();
     let options = Options {
+        // Set by `Client(...)`: the cache key of `_resolved` leaves it out.
+        observer: None,
         api_url: given.opt_str("api_url")?,
         timeout: given.secs("timeout", defaults.timeout)?,
         connect_timeout: given.secs("connect_timeout", defaults.connect_timeout)?,
@@ -433,6 +450,7 @@ impl PyClient {
         token: Option<&PyCancelToken>,
     ) -> PyResult<PyAvatar> {
         let chat_id = str_arg(py, chat_id, "chat_id")?;
+        super::logging::refresh(py, &self.observer);
         let client = &self.inner;
         // While the call waits (for the network, a retry, its turn in the pacing) it asks
         // Python every 50 ms whether a signal arrived, so that Ctrl-C (or any handler's

@@ -14,6 +14,7 @@ mod batch;
 mod client;
 mod download;
 mod errors;
+mod logging;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 

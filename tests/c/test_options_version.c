@@ -12,7 +12,7 @@
 #define V1_END (offsetof(ga_client_options, allow_insecure_http) + sizeof(bool))
 #define V2_END (offsetof(ga_client_options, max_in_flight) + sizeof(uint32_t))
 #define V3_END (offsetof(ga_client_options, pacing) + sizeof(const char *))
-#define V4_END (offsetof(ga_client_options, download_hosts) + sizeof(const char *))
+#define V4_END (offsetof(ga_client_options, event_min_level) + sizeof(uint32_t))
 
 static int all_bytes(const void *p, size_t from, size_t to, unsigned char want)
 {
@@ -67,7 +67,9 @@ int main(void)
     CHECK(o.pacing == NULL);
     CHECK(o.max_download_bytes == 5u * 1024u * 1024u);
     CHECK(o.download_hosts == NULL);
-    CHECKF(all_bytes(&o, V4_END, sizeof o, 0xa5), "bytes after download_hosts written");
+    CHECK(o.on_event == NULL && o.on_event_user == NULL);
+    CHECK(o.event_min_level == GA_LEVEL_INFO);
+    CHECKF(all_bytes(&o, V4_END, sizeof o, 0xa5), "bytes after event_min_level written");
 
     /* version 3 as such: nothing of version 4 written */
     memset(&o, 0xa5, sizeof o);

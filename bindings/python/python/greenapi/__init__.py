@@ -25,6 +25,7 @@ release the GIL, so threads sharing one Client run in parallel.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -49,6 +50,11 @@ from ._errors import (
     TransportError,
 )
 from ._native import Avatar, AvatarIterator, Client, __version__, file_stem
+from ._stats import Stats
+
+# Events go to this logger (see the README, "Observing it"): nothing is shown unless the host
+# configures logging, and nothing at INFO for every request.
+logging.getLogger("greenapi").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     # Type checkers only: ClientOptions exists in the stub alone, and Unpack needs Python 3.11.
@@ -60,6 +66,7 @@ __all__ = [
     "__version__",
     "Avatar",
     "Client",
+    "Stats",
     "AvatarIterator",
     "AsyncClient",
     "AsyncAvatarIterator",

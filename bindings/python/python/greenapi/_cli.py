@@ -17,6 +17,7 @@ import codecs
 import csv
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -182,6 +183,11 @@ def _client_options_parser() -> argparse.ArgumentParser:
                    help="save each picture into DIR (made if missing) as its link arrives")
     p.add_argument("--format", choices=["json", "csv"], default="json",
                    help="json: one object per line (default); csv: a header, then one row per chat id")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="-v: one line per event at info and above (retries, pauses, slow-downs) "
+                        "on stderr; -vv: every request and connection too")
+    p.add_argument("--stats", metavar="FILE",
+                   help="at the end, write the client's counters to FILE as JSON (-: stderr)")
     return p
 
 
@@ -630,6 +636,63 @@ def _batches(client: Client, asks: List[str], directory: Optional[str]
     return saving, ((s.chat_id, s.result, s) for s in saving)
 
 
+class _EventLines(logging.Handler):
+    """One line per event on stderr: ``greenapi: <level> <message>`` (the message is made
+    from the event's fields alone: never a token or password)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"{PROG}: {record.levelname.lower()} {record.getMessage()}\n")
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001 - a log line must never end the run
+            self.handleError(record)
+
+
+def _verbose(args: argparse.Namespace) -> Callable[[], None]:
+    """Sends the library's events to stderr as -v / -vv ask; returns what undoes it."""
+    if not args.verbose:
+        return lambda: None
+    logger = logging.getLogger("greenapi")
+    handler = _EventLines()
+    before = logger.level
+    logger.setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO)
+    logger.addHandler(handler)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
+
+    return undo
+
+
+def _write_stats(args: argparse.Namespace, client: Client) -> None:
+    """--stats FILE: the client's counters as one JSON object."""
+    if not args.stats:
+        return
+    text = json.dumps(client.stats().as_dict(), sort_keys=True) + "\n"
+    if args.stats == "-":
+        sys.stderr.write(text)
+        return
+    try:
+        with open(args.stats, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise OutputError(args.stats, e) from None
+
+
+def _summary(ids: int, client: Client, elapsed: float) -> str:
+    """The end-of-run line: ids, answered, failed by kind, 429s, retries, time, rate."""
+    s = client.stats()
+    failed = sum(s.failed.values())
+    kinds = ", ".join(f"{code} {n}" for code, n in sorted(s.failed.items()))
+    rate = s.answered / elapsed if elapsed > 0 else 0.0
+    return (
+        f"{PROG}: {ids} ids, {s.answered} answered, {failed} failed"
+        + (f" ({kinds})" if kinds else "")
+        + f", {s.responses_429} 429s, {s.retries} retries, {elapsed:.1f} s, {rate:.1f} avatars/s"
+    )
+
+
 def _avatars(args: argparse.Namespace, signals: Signals) -> int:
     to_stdout = args.output in (None, "-")
     if args.resume and to_stdout:
@@ -673,6 +736,7 @@ def _avatars(args: argparse.Namespace, signals: Signals) -> int:
             copies[key] = []
             asks.append(chat_id)
     failed = done = requests = 0
+    started = time.monotonic()
     left = len(asks)
     failing = True
     rate = DEFAULT_RATE_LIMIT if args.rate_limit is None else args.rate_limit
@@ -704,6 +768,8 @@ def _avatars(args: argparse.Namespace, signals: Signals) -> int:
         finally:
             if not to_stdout:
                 _close(out, name, failing)
+        print(_summary(len(todo), client, time.monotonic() - started), file=sys.stderr)
+        _write_stats(args, client)
     if signals.received is not None:
         message, status = STOPS[signal.Signals(signals.received)]
         print(f"{PROG}: {message}", file=sys.stderr)
@@ -724,6 +790,7 @@ def _avatar(args: argparse.Namespace) -> int:
             with iter_saved_avatars(client, [args.chat_id], directory) as it:
                 saved = next(it)
             result = saved.result
+        _write_stats(args, client)
     columns = CSV_COLUMNS + PICTURE_COLUMNS if directory is not None else CSV_COLUMNS
     Writer(_utf8_stdout(), "stdout", args.format, header=True, columns=columns).write(
         _record(args.chat_id, result, saved))
@@ -738,6 +805,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         reconfigure(errors="backslashreplace")
     parser = _parser()
     args = parser.parse_args(argv)
+    undo_verbose = _verbose(args)
+    try:
+        return _run(parser, args)
+    finally:
+        undo_verbose()
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     with Signals() as signals:
         try:
             return _avatars(args, signals) if args.command == "avatars" else _avatar(args)

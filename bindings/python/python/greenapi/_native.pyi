@@ -23,6 +23,7 @@ from typing import (
 from typing_extensions import Unpack
 
 from ._errors import GreenApiError
+from ._stats import Stats
 
 __version__: str
 __all__ = ["Avatar", "AvatarIterator", "CancelToken", "Client", "_panic_for_tests", "file_stem", "__version__"]
@@ -205,6 +206,10 @@ class Client:
         tb: Optional[TracebackType],
     ) -> Literal[False]:
         """Closes the client; an exception from the ``with`` block goes on (never swallowed)."""
+    def stats(self) -> Stats:
+        """What this client did so far (a frozen :class:`greenapi.Stats`): calls, attempts,
+        retries, answers and failures by code, 429s, pacing waits, connections, TLS
+        handshakes, bytes, requests in flight now and the rate in force now."""
     @property
     def id_instance(self) -> str:
         """The instance id this client calls."""
