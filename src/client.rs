@@ -295,7 +295,7 @@ impl Client {
     }
 
     /// A call's result, counted.
-    fn ended(&self, result: Result<Avatar, Error>) -> Result<Avatar, Error> {
+    pub(crate) fn ended(&self, result: Result<Avatar, Error>) -> Result<Avatar, Error> {
         self.obs.counters.call_ended(match &result {
             Ok(_) => 0,
             Err(e) => e.kind().info().c_code,

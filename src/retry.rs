@@ -190,12 +190,15 @@ impl Client {
         };
         let body = request_body(&chat_id)?;
         if self.is_shut_down() {
-            return Err(self.cancelled(0));
+            return self.ended(Err(self.cancelled(0)));
         }
         let stop = || self.is_shut_down() || job.aborted.load(Ordering::Acquire);
         let state = self.state();
         let call = Call::new(&stop, false, state.dispatch.inner());
-        call.enter(|| self.run(state, &call, &body, Some(grant), Some(batch)))
+        self.ended(
+            self.obs
+                .enter(|| call.enter(|| self.run(state, &call, &body, Some(grant), Some(batch)))),
+        )
     }
 
     /// The error of a call whose turn did not come within its timeout.

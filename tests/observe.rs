@@ -319,7 +319,7 @@ fn every_message_names_its_kind_and_no_url_but_the_template() {
 }
 
 #[test]
-fn a_batch_tells_it_started_before_its_requests() {
+fn a_batch_tells_it_started_before_its_requests_and_finished_after() {
     let server = Server::always_json(200, r#"{"urlAvatar":"","available":false}"#);
     let (observer, seen) = recorder(Level::Info);
     let client = Arc::new(
@@ -339,8 +339,14 @@ fn a_batch_tells_it_started_before_its_requests() {
         .collect();
     assert_eq!(items.len(), 3);
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(seen.len(), 2, "{seen:#?}");
     assert_eq!(seen[0].kind, EventKind::BatchStarted);
+    assert_eq!(seen[1].kind, EventKind::BatchFinished);
+    assert!(
+        seen[1].message.contains('2') && seen[1].message.contains('1'),
+        "{:?}",
+        seen[1].message
+    );
     assert!(
         seen[0].message.ends_with(": 3 ids"),
         "{:?}",

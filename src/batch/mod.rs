@@ -114,9 +114,10 @@ impl Client {
             aborted: AtomicBool::new(false),
         });
         let dispatch = self.state().dispatch.inner().clone();
-        let id = dispatch.add_batch(job.clone())?;
+        // Told before any of its requests can start.
         self.obs
             .emit(EventKind::BatchStarted, |e| e.count = total as u64);
+        let id = dispatch.add_batch(job.clone())?;
         Ok(Batch {
             answered: vec![false; total],
             job,
