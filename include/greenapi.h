@@ -14,9 +14,9 @@
 
 /** The version of this header; ga_version() gives the library's. */
 #define GA_VERSION_MAJOR 0
-#define GA_VERSION_MINOR 2
+#define GA_VERSION_MINOR 3
 #define GA_VERSION_PATCH 0
-#define GA_VERSION_STRING "0.2.0"
+#define GA_VERSION_STRING "0.3.0"
 
 /**
  * Redirects followed for one download, each to an allowed `https` host.
@@ -212,7 +212,7 @@ typedef struct ga_result {
    */
   uint32_t attempts;
   /**
-   * Since 0.2.0 (appended after `attempts`). When `url_avatar` stops working, in Unix seconds
+   * Since 0.3.0 (appended after `attempts`). When `url_avatar` stops working, in Unix seconds
    * (UTC): its `oe=` parameter, a hexadecimal Unix time on WhatsApp's CDN. 0 when the URL has
    * none (or no URL, or a failure). `ga_download_avatar` refuses a link past it with
    * `GA_EXPIRED` without asking the CDN.

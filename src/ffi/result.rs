@@ -29,7 +29,7 @@ pub struct ga_result {
     pub message: *const c_char,
     /// HTTP attempts made (1 + retries); 0 when nothing was sent.
     pub attempts: u32,
-    /// Since 0.2.0 (appended after `attempts`). When `url_avatar` stops working, in Unix seconds
+    /// Since 0.3.0 (appended after `attempts`). When `url_avatar` stops working, in Unix seconds
     /// (UTC): its `oe=` parameter, a hexadecimal Unix time on WhatsApp's CDN. 0 when the URL has
     /// none (or no URL, or a failure). `ga_download_avatar` refuses a link past it with
     /// `GA_EXPIRED` without asking the CDN.
