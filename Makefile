@@ -16,7 +16,8 @@
 #   make bench          GetAvatar clients side by side on loopback (docs/BENCHMARKS.md, docs/bench.png),
 #                       batches at 0 to 3 s of latency (docs/latency.png), and a deployment at the
 #                       limit (docs/deployment.png); BENCH_ONLY=loopback|latency|scale|deployment
-#   make demo           the C and Python examples, the command line (real service if GREEN_API_* are set)
+#   make demo           the C and Python examples, the command line, the pictures downloaded
+#                       (real service if GREEN_API_* are set)
 #   make docs           API reference into build/docs/ (rustdoc, Doxygen, pdoc; index.html)
 #   make docs-check     make docs, warnings as errors (in make test)
 #   make check-crate    cargo package --list holds what it should; cargo publish --dry-run (in make test)
@@ -167,7 +168,7 @@ test-miri: nightly-tools
 # The fork test is skipped: ThreadSanitizer cannot start threads in a child forked from a
 # process with threads (the child's client needs some), and dies there by design.
 sanitize: nightly-tools
-	RUSTFLAGS=-Zsanitizer=thread TSAN_OPTIONS=halt_on_error=1 GA_STRESS_CALLS=200 \
+	RUSTFLAGS=-Zsanitizer=thread TSAN_OPTIONS=halt_on_error=1 GA_STRESS_CALLS=200 GA_STRESS_TIMEOUT_MS=10000 \
 		cargo +nightly test -Zbuild-std --target $(HOST) --target-dir target/tsan \
 		--test stress --test client --test batch --test dispatch --test dispatch_threads \
 		-- --test-threads=1 \
@@ -250,7 +251,8 @@ c-plain: lib $(addprefix $(BUILD)/plain/,$(PLAIN_TESTS))
 # the strict flags (with sanitizers / plain) and run against the stand-in with
 # GREEN_API_ID_INSTANCE, GREEN_API_TOKEN and GREEN_API_URL set and no arguments; must exit 0.
 # The C++ one, <!-- example-cpp -->, the same way with the C++17 flags.
-README_EXAMPLES := readme_example readme_batch readme_cpp
+README_EXAMPLES := readme_example readme_batch readme_cpp readme_download readme_download_cpp \
+	readme_observe readme_observe_cpp
 EXTRACT := scripts/extract-readme-example.sh README.md
 
 $(BUILD)/readme_example.c: README.md | $(BUILD)
@@ -259,6 +261,15 @@ $(BUILD)/readme_batch.c: README.md | $(BUILD)
 	$(EXTRACT) $@ example-c-batch
 $(BUILD)/readme_cpp.cpp: README.md | $(BUILD)
 	$(EXTRACT) $@ example-cpp
+# "Downloading the pictures": run with the CDN stand-in too (run-c-tests.sh: *download*).
+$(BUILD)/readme_download.c: README.md | $(BUILD)
+	$(EXTRACT) $@ example-c-download
+$(BUILD)/readme_download_cpp.cpp: README.md | $(BUILD)
+	$(EXTRACT) $@ example-cpp-download
+$(BUILD)/readme_observe.c: README.md | $(BUILD)
+	$(EXTRACT) $@ example-c-observe
+$(BUILD)/readme_observe_cpp.cpp: README.md | $(BUILD)
+	$(EXTRACT) $@ example-cpp-observe
 
 readme-example: lib $(foreach m,asan plain,$(addprefix $(BUILD)/$(m)/,$(README_EXAMPLES)))
 
@@ -426,18 +437,22 @@ demo:
 		echo "--- Python example"; \
 		.venv/bin/python bindings/python/examples/get_avatar.py $$ids || status=1; \
 		printf '%s\n' $$ids >$(BUILD)/demo-ids.txt; \
-		echo "--- command line: greenapi avatars $(BUILD)/demo-ids.txt"; \
-		.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt || status=1; \
+		echo "--- command line: greenapi avatars $(BUILD)/demo-ids.txt --download $(BUILD)/demo-avatars"; \
+		.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt --download $(BUILD)/demo-avatars || status=1; \
 		exit $$status; \
 	else \
 		echo "demo: GREEN_API_ID_INSTANCE/GREEN_API_TOKEN not set: using the stand-in server"; \
 		printf '%s\n' $(DEMO_IDS) >$(BUILD)/demo-ids.txt; \
-		scripts/with-standin.sh -- bash -euo pipefail -c '\
+		rm -rf $(BUILD)/demo-avatars; \
+		scripts/with-standin.sh --cdn -- bash -euo pipefail -c '\
 			echo "--- C example"; $(BUILD)/get_avatar $(DEMO_IDS); \
 			echo "--- Python example"; \
 			.venv/bin/python bindings/python/examples/get_avatar.py $(DEMO_IDS); \
 			echo "--- command line: greenapi avatars $(BUILD)/demo-ids.txt"; \
-			.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt'; \
+			.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt; \
+			echo "--- the pictures: greenapi avatars $(BUILD)/demo-ids.txt --download $(BUILD)/demo-avatars"; \
+			.venv/bin/greenapi avatars $(BUILD)/demo-ids.txt --download $(BUILD)/demo-avatars; \
+			ls -l $(BUILD)/demo-avatars'; \
 	fi
 
 clean:

@@ -28,15 +28,15 @@ int main(int argc, char **argv) {
         return 2;
     }
     size_t n = (size_t)strtoul(argv[4], NULL, 10);
-    char *text = malloc(n * 20);
+    char *text = malloc(n * 32);
     char **ids = calloc(n, sizeof *ids);
     ga_result **results = calloc(n, sizeof *results);
     if (text == NULL || ids == NULL || results == NULL) {
         return 1;
     }
     for (size_t i = 0; i < n; i++) {
-        ids[i] = text + i * 20;
-        snprintf(ids[i], 20, "79%09zu@c.us", i);
+        ids[i] = text + i * 32;
+        snprintf(ids[i], 32, "79%09zu@c.us", i % 1000000000u);
     }
     ga_client_options o;
     ga_client_options_init(&o, GA_CLIENT_OPTIONS_VERSION);

@@ -32,7 +32,7 @@ url, n = sys.argv[1], int(sys.argv[2])
 def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4
-ids = [f"79{i:09d}@c.us" for i in range(n)]
+ids = [f"79{{i:09d}}@c.us" for i in range(n)]
 base = rss()
 c = greenapi.Client({id!r}, {token!r}, api_url=url, proxy="", rate_limit=0, pacing="process")
 ok = 0

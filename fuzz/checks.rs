@@ -276,6 +276,10 @@ pub fn check_options(data: &[u8]) {
         max_in_flight: input.count() as u32,
         // Not fuzzed: a host pacing would leave a file per fuzzed instance id on the machine.
         pacing: greenapi::Pacing::Process,
+        // Not fuzzed yet: reading more input here would change what the committed corpus means.
+        download_hosts: Vec::new(),
+        max_download_bytes: greenapi::DEFAULT_MAX_DOWNLOAD_BYTES,
+        observer: None,
     };
     let made = Client::with_options(&id, &token, &options);
     let token_is_valid = readme_token_rule(&token);

@@ -14,9 +14,30 @@
 
 /** The version of this header; ga_version() gives the library's. */
 #define GA_VERSION_MAJOR 0
-#define GA_VERSION_MINOR 2
+#define GA_VERSION_MINOR 3
 #define GA_VERSION_PATCH 0
-#define GA_VERSION_STRING "0.2.0"
+#define GA_VERSION_STRING "0.3.0"
+
+/**
+ * Redirects followed for one download, each to an allowed `https` host.
+ */
+#define MAX_DOWNLOAD_REDIRECTS 3
+
+/**
+ * The longest file stem made from a chat id, in bytes: far below any file system's 255, with
+ * room for the extension and the temporary name's suffix.
+ */
+#define MAX_STEM_BYTES 100
+
+/**
+ * 5 MiB: WhatsApp's profile pictures are some tens of KiB (640x640 JPEG at most).
+ */
+#define DEFAULT_MAX_DOWNLOAD_BYTES (5 << 20)
+
+/**
+ * Largest `max_download_bytes`: 64 MiB. A picture is held in memory whole.
+ */
+#define MAX_DOWNLOAD_BYTES_LIMIT (64 << 20)
 
 /**
  * How much wider than `1 / rate` turns are spaced: with 5 %, no one-second window sees more
@@ -32,10 +53,113 @@
 #define GA_MAX_BATCH 1000000
 
 /**
+ * The version of `ga_event` this header describes (the library fills `version` with its own).
+ */
+#define GA_EVENT_VERSION 1
+
+/**
+ * Levels (Python's `logging` numbers): every request and connection.
+ */
+#define GA_LEVEL_DEBUG 10
+
+/**
+ * A retry, a pause asked by the service, a fork, a batch started or finished.
+ */
+#define GA_LEVEL_INFO 20
+
+/**
+ * A slow-down after a 429, Redis lost.
+ */
+#define GA_LEVEL_WARNING 30
+
+/**
+ * A request went out: `attempt`.
+ */
+#define GA_EVENT_REQUEST_SENT 1
+
+/**
+ * An attempt ended (debug for a 200, info otherwise): `attempt`, `status` (0: no answer),
+ * `error_type`, `duration_ms` (on the wire), `connection_reused`, `tls_resumed`.
+ */
+#define GA_EVENT_REQUEST_ANSWERED 2
+
+/**
+ * A failed attempt is retried: `attempt` (the failed one), `error_type` (why), `status`,
+ * `duration_ms` (the backoff).
+ */
+#define GA_EVENT_RETRY 3
+
+/**
+ * A call waited for its pacing turn: `duration_ms`.
+ */
+#define GA_EVENT_PACING_WAIT 4
+
+/**
+ * The service asked for a pause (`Retry-After`, cut to 10 s) holding back every thread's next
+ * turn: `duration_ms`, `status`.
+ */
+#define GA_EVENT_PAUSE 5
+
+/**
+ * A 429 came although pacing held: the pacing slows down: `rate_per_sec` (now).
+ */
+#define GA_EVENT_SLOW_DOWN 6
+
+/**
+ * The rate came back a step after a slow-down: `rate_per_sec` (now).
+ */
+#define GA_EVENT_RECOVERED 7
+
+/**
+ * A request that died with a pooled connection is sent again, free: `attempt`.
+ */
+#define GA_EVENT_STALE_RESEND 8
+
+/**
+ * A connection was opened: `tls_resumed` for TLS.
+ */
+#define GA_EVENT_CONNECTION_OPENED 9
+
+/**
+ * A connection was closed.
+ */
+#define GA_EVENT_CONNECTION_CLOSED 10
+
+/**
+ * The client noticed it runs in a forked child: fresh connections and pacing.
+ */
+#define GA_EVENT_FORK_NOTICED 11
+
+/**
+ * The pacing in force changed (warning: Redis lost; info: back): `pacing` (now).
+ */
+#define GA_EVENT_PACING_SWITCHED 12
+
+/**
+ * A batch started: `count` (ids).
+ */
+#define GA_EVENT_BATCH_STARTED 13
+
+/**
+ * A batch finished: `count` (answered), `failed`.
+ */
+#define GA_EVENT_BATCH_FINISHED 14
+
+/**
+ * The version of `ga_stats` this header describes: pass it to `ga_client_stats`.
+ */
+#define GA_STATS_VERSION 1
+
+/**
+ * Slots of `ga_stats.results`: one per `ga_code` (`GA_OK` is an answer).
+ */
+#define GA_STATS_RESULT_SLOTS 32
+
+/**
  * The version of the options struct this header describes: pass it to `ga_client_options_init`,
  * which tells the library how many fields the program's struct has.
  */
-#define GA_CLIENT_OPTIONS_VERSION 3
+#define GA_CLIENT_OPTIONS_VERSION 4
 
 /**
  * A client for one instance: a connection pool and a rate limiter. Safe to use from many
@@ -49,8 +173,10 @@ typedef struct ga_client ga_client;
 typedef uint32_t ga_code;
 
 /**
- * The outcome of `ga_get_avatar`. Fields may only ever be appended. Every string lives until
- * `ga_result_free`.
+ * The outcome of `ga_get_avatar`. Fields may only ever be appended: the library allocates every
+ * `ga_result` and the caller only reads one through a pointer, so a program built against an
+ * older header, which knows fewer fields, reads a newer library's results correctly. Every
+ * string lives until `ga_result_free`.
  */
 typedef struct ga_result {
   /**
@@ -85,6 +211,13 @@ typedef struct ga_result {
    * HTTP attempts made (1 + retries); 0 when nothing was sent.
    */
   uint32_t attempts;
+  /**
+   * Since 0.3.0 (appended after `attempts`). When `url_avatar` stops working, in Unix seconds
+   * (UTC): its `oe=` parameter, a hexadecimal Unix time on WhatsApp's CDN. 0 when the URL has
+   * none (or no URL, or a failure). `ga_download_avatar` refuses a link past it with
+   * `GA_EXPIRED` without asking the CDN.
+   */
+  int64_t expires_at;
 } ga_result;
 
 /**
@@ -100,6 +233,105 @@ typedef struct ga_result {
  * catches its callback's exceptions, stops the batch and rethrows the first after the call).
  */
 typedef int (*ga_progress_fn)(size_t done, size_t total, void *user);
+
+/**
+ * One event. Strings are NUL-terminated UTF-8, NULL where the field does not apply, and hold
+ * neither the token nor any password; numbers are 0 where they do not apply. Fields are only
+ * ever appended: read none past `size`.
+ */
+typedef struct ga_event {
+  /**
+   * The bytes of this struct the library filled.
+   */
+  uint32_t size;
+  /**
+   * The library's `GA_EVENT_VERSION`.
+   */
+  uint32_t version;
+  /**
+   * `GA_EVENT_*`.
+   */
+  uint32_t kind;
+  /**
+   * `GA_LEVEL_*`.
+   */
+  uint32_t level;
+  /**
+   * The kind's name: `"request.sent"`, `"request.answered"`, `"retry"`, `"pacing.wait"`,
+   * `"pacing.pause"`, `"pacing.slow_down"`, `"pacing.recovered"`, `"request.stale_resend"`,
+   * `"connection.opened"`, `"connection.closed"`, `"fork.noticed"`, `"pacing.switched"`,
+   * `"batch.started"`, `"batch.finished"`.
+   */
+  const char *name;
+  /**
+   * One line saying it, made from the fields below.
+   */
+  const char *message;
+  /**
+   * `server.address`: the host of `api_url`.
+   */
+  const char *server_address;
+  /**
+   * `server.port`.
+   */
+  uint32_t server_port;
+  /**
+   * The attempt of the call, from 1 (`http.request.resend_count` is `attempt - 1`).
+   */
+  uint32_t attempt;
+  /**
+   * `http.response.status_code`.
+   */
+  uint32_t status;
+  /**
+   * `error.type`: the error kind as Python names it (`"timeout"`, `"server_error"`, ...).
+   */
+  const char *error_type;
+  /**
+   * Milliseconds: on the wire, of the backoff, of the wait or of the pause (see the kind).
+   */
+  double duration_ms;
+  /**
+   * 1: the request went on a connection that had answered before; 0: a new one; -1: unknown.
+   */
+  int32_t connection_reused;
+  /**
+   * For a TLS connection opened by this attempt: 1 resumed, 0 full handshake; -1: none.
+   */
+  int32_t tls_resumed;
+  /**
+   * Requests per second in force now (slow-down, recovery).
+   */
+  double rate_per_sec;
+  /**
+   * The pacing in force now: `"host"`, `"process"` or `"redis"`.
+   */
+  const char *pacing;
+  /**
+   * A batch's ids (started) or answers (finished).
+   */
+  uint64_t count;
+  /**
+   * A finished batch's failures.
+   */
+  uint64_t failed;
+} ga_event;
+
+/**
+ * Called with each event at the options' `event_min_level` or above.
+ *
+ * Runs on the thread where the event happens: the thread in `ga_get_avatar`, a worker thread
+ * of `ga_get_avatars`, or (for a connection closed) the thread in `ga_client_free` or
+ * `ga_client_shutdown`; so from several threads at once, and `user` must allow that. It runs
+ * synchronously: a slow callback slows the call, never changes its answer. It may call
+ * `ga_client_stats` and `ga_code_str`, and use other clients freely. With the same client,
+ * `ga_get_avatar` is refused (`GA_INVALID_ARGUMENT`), and `ga_get_avatars`,
+ * `ga_client_shutdown` and `ga_client_free` must not be called from there. It must return
+ * normally: a C++ exception or a `longjmp` leaving it is undefined behaviour (catch
+ * everything inside it, as greenapi.hpp does). `event` and its strings live only until it
+ * returns.
+ */
+typedef void (*ga_event_callback)(const struct ga_event *event, void *user);
 
 /**
  * Options for `ga_client_new_with_options`. Always start with
@@ -180,7 +412,161 @@ typedef struct ga_client_options {
    * (`ga_client_pacing` says `"host"`) and Redis is tried again every few seconds.
    */
   const char *pacing;
+  /**
+   * Version 4. Largest picture `ga_download_avatar` reads (default 5 MiB; 1 to 67108864,
+   * 64 MiB); a larger one is `GA_BODY_TOO_LARGE`.
+   */
+  uint64_t max_download_bytes;
+  /**
+   * Version 4. NULL or `""`: pictures only from hosts under `whatsapp.net`. Else a
+   * comma-separated list of more hosts (bare names or IP addresses, no scheme or port), each
+   * allowing itself and every name under it, e.g. `"cdn.example.com,127.0.0.1"`. Redirects
+   * are held to the same list; only `https` is ever used.
+   */
+  const char *download_hosts;
+  /**
+   * Version 4. Called with each event of the client at `event_min_level` or above; NULL
+   * (the default): no events, at the cost of one atomic load per event site. See
+   * `ga_event_callback` for the thread it runs on and what it may do.
+   */
+  ga_event_callback on_event;
+  /**
+   * Version 4. Handed to `on_event` as it is (default NULL).
+   */
+  void *on_event_user;
+  /**
+   * Version 4. The least level given to `on_event`: `GA_LEVEL_DEBUG`, `GA_LEVEL_INFO` (the
+   * default) or `GA_LEVEL_WARNING`; another value is `GA_INVALID_ARGUMENT`.
+   */
+  uint32_t event_min_level;
 } ga_client_options;
+
+/**
+ * A downloaded picture, allocated and owned by the library, released with `ga_image_free`.
+ * Fields may only ever be appended (the library allocates it, so that is safe).
+ */
+typedef struct ga_image {
+  /**
+   * The picture's bytes (`len` of them); valid until `ga_image_free`.
+   */
+  const uint8_t *data;
+  /**
+   * How many bytes `data` holds: at least the type's signature, at most
+   * `max_download_bytes`.
+   */
+  size_t len;
+  /**
+   * `"image/jpeg"`, `"image/png"` or `"image/webp"`: the `Content-Type`, which the first
+   * bytes were checked to match. A static string.
+   */
+  const char *content_type;
+  /**
+   * The file extension for the type, without the dot: `"jpg"`, `"png"` or `"webp"`. A
+   * static string.
+   */
+  const char *extension;
+  /**
+   * HTTP attempts made, 1 + retries (redirects followed are not attempts).
+   */
+  uint32_t attempts;
+} ga_image;
+
+/**
+ * What a client did since it was made (in this process and, after a fork, in its parent
+ * before). Every field counts up but `in_flight` and `rate_per_sec`, which are now; each is
+ * read on its own, so a call ending meanwhile may show in one and not yet in another. Fields
+ * are only ever appended (with a new `GA_STATS_VERSION`).
+ */
+typedef struct ga_stats {
+  /**
+   * Set by `ga_client_stats` to the version it was given.
+   */
+  uint32_t version;
+  /**
+   * Calls that ended (answered, failed or cancelled); a chat id refused as malformed is not
+   * one.
+   */
+  uint64_t calls;
+  /**
+   * Requests sent, free resends included.
+   */
+  uint64_t attempts;
+  /**
+   * Attempts retried after a failure.
+   */
+  uint64_t retries;
+  /**
+   * Free resends after a stale pooled connection.
+   */
+  uint64_t stale_resends;
+  /**
+   * Calls by result: `results[GA_OK]` answers, `results[GA_TIMEOUT]` timeouts, ...
+   */
+  uint64_t results[GA_STATS_RESULT_SLOTS];
+  /**
+   * Answers with HTTP status 429.
+   */
+  uint64_t responses_429;
+  /**
+   * `Retry-After` pauses asked by the service.
+   */
+  uint64_t pauses;
+  /**
+   * Slow-downs after a 429 although pacing held.
+   */
+  uint64_t slow_downs;
+  /**
+   * Waits for a pacing turn (a turn taken at once is not a wait).
+   */
+  uint64_t pacing_waits;
+  /**
+   * Their total, in milliseconds.
+   */
+  double pacing_wait_total_ms;
+  /**
+   * The longest, in milliseconds.
+   */
+  double pacing_wait_max_ms;
+  /**
+   * TCP connections opened.
+   */
+  uint64_t connections_opened;
+  /**
+   * TCP connections closed.
+   */
+  uint64_t connections_closed;
+  /**
+   * Full TLS handshakes.
+   */
+  uint64_t tls_full_handshakes;
+  /**
+   * Resumed TLS handshakes.
+   */
+  uint64_t tls_resumed_handshakes;
+  /**
+   * Bytes written to the TCP connections (TLS records included).
+   */
+  uint64_t bytes_sent;
+  /**
+   * Bytes read from them.
+   */
+  uint64_t bytes_received;
+  /**
+   * Requests on the wire now.
+   */
+  uint64_t in_flight;
+  /**
+   * Requests per second the pacing lets through now (0: off); less than
+   * `rate_limit_per_sec` during a slow-down.
+   */
+  double rate_per_sec;
+  /**
+   * Event callbacks that failed (C++: threw), caught and dropped.
+   */
+  uint64_t handler_failures;
+} ga_stats;
+
+
 
 /**
  * The service gave a GetAvatar answer.
@@ -273,6 +659,12 @@ typedef struct ga_client_options {
  * before or during the call.
  */
 #define GA_CANCELLED 17
+
+/**
+ * A picture's link has expired (`ga_download_avatar`): its `oe=` time is past, so it was not
+ * even asked, or the CDN answered 403, 404 or 410. Ask `ga_get_avatar` again for a new link.
+ */
+#define GA_EXPIRED 18
 
 #ifdef __cplusplus
 extern "C" {
@@ -401,8 +793,47 @@ const char *ga_client_pacing(const struct ga_client *client);
 const char *ga_code_str(ga_code code);
 
 /**
- * Why the last `ga_client_new`, `ga_client_new_with_options` or `ga_client_options_init` called
- * on this thread failed: it names the argument or option and the reason, and never contains
+ * Downloads the picture `url` links to (a `ga_result`'s `url_avatar`) into a new `ga_image`,
+ * stored in `*image_out`; free it with `ga_image_free`. Blocks until the picture, retries
+ * included. Returns `GA_OK`, or why there is no picture (then `*image_out` is NULL and
+ * `ga_last_error_message` says why):
+ *
+ * - `GA_INVALID_ARGUMENT`: an empty `url` (no avatar), not `https://`, or a host that is not
+ *   under `whatsapp.net` nor in the `download_hosts` option;
+ * - `GA_EXPIRED`: the link's `oe=` time is past (nothing was sent), or the CDN answered 403,
+ *   404 or 410: ask `ga_get_avatar` again for a new link;
+ * - `GA_BAD_RESPONSE`: the answer is not a JPEG, PNG or WebP picture (by its `Content-Type`,
+ *   or first bytes that do not match it); the message says what came;
+ * - `GA_BODY_TOO_LARGE`: larger than `max_download_bytes`;
+ * - `GA_HTTP_STATUS`: another status, a redirect to a host not allowed, or too many redirects
+ *   (at most 3, each to an allowed `https` host);
+ * - `GA_TIMEOUT`, `GA_NETWORK`, `GA_TLS`, `GA_SERVER_ERROR` as for calls (network failures and
+ *   5xx are retried as calls are); `GA_CANCELLED` after `ga_client_shutdown`.
+ *
+ * The download uses a connection pool of its own with the client's TLS roots (`ca_file`),
+ * timeouts, retries and proxy; it never sends the API token nor any header of the GetAvatar
+ * call, and is not paced by the GetAvatar pacing (at most `max_in_flight` downloads of one
+ * client run at once).
+ *
+ * # Safety
+ * `client` is NULL or a live client; `url` is NULL or a NUL-terminated string; `image_out` is
+ * NULL or writable.
+ */
+ga_code ga_download_avatar(const struct ga_client *client,
+                           const char *url,
+                           struct ga_image **image_out);
+
+/**
+ * Releases a picture and its bytes. NULL is ignored.
+ *
+ * # Safety
+ * `image` is NULL or a pointer stored by `ga_download_avatar` that was not freed yet.
+ */
+void ga_image_free(struct ga_image *image);
+
+/**
+ * Why the last `ga_client_new`, `ga_client_new_with_options`, `ga_client_options_init` or
+ * `ga_download_avatar` called on this thread failed: it names the argument or option and the reason, and never contains
  * the token. `""` (never NULL) when that call succeeded or none was made on this thread: a
  * successful call clears the message. The string belongs to the library and stays valid until
  * the next of those calls on the same thread; other threads have their own.
@@ -428,6 +859,21 @@ ga_code ga_client_options_init(struct ga_client_options *options, unsigned int v
  * `result` is NULL or a pointer returned by `ga_get_avatar` that was not freed yet.
  */
 void ga_result_free(struct ga_result *result);
+
+/**
+ * Fills the fields of `version` in `stats` with the client's counters now and sets
+ * `stats->version`. Returns `GA_OK`; `GA_NULL_ARGUMENT` for NULL `client` or `stats`;
+ * `GA_INVALID_ARGUMENT`, writing nothing, for a `version` of 0 or newer than the library
+ * knows (pass `GA_STATS_VERSION`). Cheap (a few atomic loads) and safe from any thread, an
+ * event callback included.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `stats` is NULL or writable memory for one `ga_stats`
+ * of `version`.
+ */
+ga_code ga_client_stats(const struct ga_client *client,
+                        struct ga_stats *stats,
+                        unsigned int version);
 
 /**
  * The library's version, `"MAJOR.MINOR.PATCH"`: a static string, never freed. Compare it with

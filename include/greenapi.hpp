@@ -22,6 +22,8 @@
 
 #include "greenapi.h"
 
+#include <chrono>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -82,14 +84,32 @@ struct Avatar {
     std::uint16_t http_status = 0;
     /** HTTP attempts made (1 + retries). */
     std::uint32_t attempts = 0;
+    /**
+     * When `url_avatar` stops working (its `oe=` parameter, `ga_result.expires_at`); empty when
+     * the URL has none. `Client::download_avatar` throws `GA_EXPIRED` past it.
+     */
+    std::optional<std::chrono::system_clock::time_point> expires_at;
 
     friend bool operator==(const Avatar &a, const Avatar &b)
     {
         return a.exists_whatsapp == b.exists_whatsapp && a.available == b.available &&
                a.url_avatar == b.url_avatar && a.reason == b.reason &&
-               a.http_status == b.http_status && a.attempts == b.attempts;
+               a.http_status == b.http_status && a.attempts == b.attempts &&
+               a.expires_at == b.expires_at;
     }
     friend bool operator!=(const Avatar &a, const Avatar &b) { return !(a == b); }
+};
+
+/** A downloaded picture (a value: its bytes are copied out of the library's `ga_image`). */
+struct Image {
+    /** The picture's bytes; they match `content_type`. */
+    std::vector<std::uint8_t> bytes;
+    /** `"image/jpeg"`, `"image/png"` or `"image/webp"`. */
+    std::string content_type;
+    /** `"jpg"`, `"png"` or `"webp"`. */
+    std::string extension;
+    /** HTTP attempts made (1 + retries). */
+    std::uint32_t attempts = 0;
 };
 
 /** One entry of `Client::get_avatars`: an avatar or the error that entry got. */
@@ -157,6 +177,20 @@ struct Options {
     std::uint32_t max_in_flight;
     /** With whom the rate is shared: empty or `"host"` (the default), or `"process"`. */
     std::optional<std::string> pacing;
+    /** Largest picture `download_avatar` reads (default 5 MiB). */
+    std::uint64_t max_download_bytes;
+    /** More hosts pictures may come from besides `whatsapp.net` (each with its subdomains). */
+    std::vector<std::string> download_hosts;
+    /**
+     * Called with each event at `event_min_level` or above (`ga_event`, `GA_EVENT_*`); empty
+     * (the default): no events. It runs where `ga_event_callback` says (any thread of a call
+     * or batch, or the one destroying the client), synchronously. An exception it throws is
+     * caught, dropped and counted in `stats().handler_failures`: it never reaches the call
+     * that was running (which may be on another thread, or a destructor).
+     */
+    std::function<void(const ga_event &)> on_event;
+    /** `GA_LEVEL_DEBUG`, `GA_LEVEL_INFO` (the default) or `GA_LEVEL_WARNING`. */
+    std::uint32_t event_min_level;
 
     /** The library's defaults. */
     Options()
@@ -173,6 +207,8 @@ struct Options {
         max_body_bytes = c.max_body_bytes;
         allow_insecure_http = c.allow_insecure_http;
         max_in_flight = c.max_in_flight;
+        max_download_bytes = c.max_download_bytes;
+        event_min_level = c.event_min_level;
     }
 };
 
@@ -217,6 +253,9 @@ inline Avatar to_avatar(const ga_result &r)
     }
     a.http_status = r.http_status;
     a.attempts = r.attempts;
+    if (r.expires_at != 0) {
+        a.expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(r.expires_at));
+    }
     return a;
 }
 
@@ -239,6 +278,10 @@ inline Result to_result(const ga_result *r)
 
 struct ResultFree {
     void operator()(ga_result *r) const noexcept { ga_result_free(r); }
+};
+
+struct ImageFree {
+    void operator()(ga_image *i) const noexcept { ga_image_free(i); }
 };
 
 // Frees a batch's results however the conversion ends, exceptions included.
@@ -274,6 +317,24 @@ extern "C" inline int greenapi_hpp_progress(std::size_t done, std::size_t total,
     }
 }
 
+// The C++ handler of a client, where the C callback finds it, with the count of what it threw.
+struct EventSink {
+    std::function<void(const ga_event &)> fn;
+    std::atomic<std::uint64_t> thrown{0};
+};
+
+extern "C" inline void greenapi_hpp_event(const ga_event *event, void *user)
+{
+    EventSink *sink = static_cast<EventSink *>(user);
+    try {
+        sink->fn(*event);
+    } catch (...) {
+        // No exception may unwind through the library's frames, and the call that was running
+        // may be on another thread: dropped, counted.
+        sink->thrown.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
 } // namespace detail
 
 /**
@@ -305,6 +366,23 @@ public:
         c.allow_insecure_http = options.allow_insecure_http;
         c.max_in_flight = options.max_in_flight;
         c.pacing = detail::c_str_or_null(options.pacing, "pacing");
+        c.max_download_bytes = options.max_download_bytes;
+        std::string hosts;
+        for (const std::string &h : options.download_hosts) {
+            detail::check_no_nul(h, "download_hosts");
+            if (h.find(',') != std::string::npos) {
+                throw Error(GA_INVALID_ARGUMENT, "download_hosts: an entry holds a comma");
+            }
+            hosts += hosts.empty() ? h : "," + h;
+        }
+        c.download_hosts = hosts.empty() ? nullptr : hosts.c_str();
+        c.event_min_level = options.event_min_level;
+        if (options.on_event) {
+            sink_ = std::make_unique<detail::EventSink>();
+            sink_->fn = std::move(options.on_event);
+            c.on_event = detail::greenapi_hpp_event;
+            c.on_event_user = sink_.get();
+        }
         ga_code code = GA_OK;
         client_ = ga_client_new_with_options(id_instance.c_str(), api_token_instance.c_str(), &c,
                                              &code);
@@ -316,17 +394,22 @@ public:
     Client(const Client &) = delete;
     Client &operator=(const Client &) = delete;
 
-    Client(Client &&other) noexcept : client_(std::exchange(other.client_, nullptr)) {}
+    Client(Client &&other) noexcept
+        : client_(std::exchange(other.client_, nullptr)), sink_(std::move(other.sink_))
+    {
+    }
 
     Client &operator=(Client &&other) noexcept
     {
         if (this != &other) {
             ga_client_free(client_);
             client_ = std::exchange(other.client_, nullptr);
+            sink_ = std::move(other.sink_);
         }
         return *this;
     }
 
+    // The client first: its last events (connections closed) still reach the handler.
     ~Client() { ga_client_free(client_); }
 
     /**
@@ -345,6 +428,31 @@ public:
         }
         return detail::to_avatar(*r);
     }
+
+    /**
+     * The picture `url` links to (`ga_download_avatar`: https only, to `whatsapp.net` or a
+     * `download_hosts` entry; JPEG, PNG or WebP; at most `max_download_bytes`). Throws `Error`
+     * when there is none: `GA_EXPIRED` (ask `get_avatar` again), `GA_BAD_RESPONSE`, ...
+     */
+    Image download_avatar(const std::string &url) const
+    {
+        detail::check_no_nul(url, "url");
+        ga_image *raw = nullptr;
+        ga_code code = ga_download_avatar(client_, url.c_str(), &raw);
+        if (code != GA_OK) {
+            throw Error(code, ga_last_error_message());
+        }
+        std::unique_ptr<ga_image, detail::ImageFree> owned(raw);
+        Image image;
+        image.bytes.assign(raw->data, raw->data + raw->len);
+        image.content_type = raw->content_type;
+        image.extension = raw->extension;
+        image.attempts = raw->attempts;
+        return image;
+    }
+
+    /** `download_avatar(avatar.url_avatar)`. */
+    Image download_avatar(const Avatar &avatar) const { return download_avatar(avatar.url_avatar); }
 
     /**
      * The avatars of many chat ids at once (`ga_get_avatars`): in the client's pacing, taking
@@ -381,6 +489,23 @@ public:
     {
         const char *p = ga_client_pacing(client_);
         return p != nullptr ? p : "";
+    }
+
+    /**
+     * The client's counters (`ga_client_stats`), `handler_failures` including the exceptions
+     * the `on_event` handler threw. Throws `Error` for a moved-from client.
+     */
+    ga_stats stats() const
+    {
+        ga_stats s{};
+        ga_code code = ga_client_stats(client_, &s, GA_STATS_VERSION);
+        if (code != GA_OK) {
+            throw Error(code, ga_last_error_message());
+        }
+        if (sink_) {
+            s.handler_failures += sink_->thrown.load(std::memory_order_relaxed);
+        }
+        return s;
     }
 
     /** The `ga_client` (still owned by this object), for C functions the wrapper lacks. */
@@ -430,6 +555,8 @@ private:
     }
 
     ga_client *client_ = nullptr;
+    // Where the C callback finds the handler; outlives `client_` (see the destructor).
+    std::unique_ptr<detail::EventSink> sink_;
 };
 
 } // namespace greenapi

@@ -23,7 +23,10 @@ for prog in "$@"; do
     name=$(basename "$prog")
     echo "=== $name${wrap:+ (under ${wrap[0]})}"
     start=$(date +%s)
-    if "$root/scripts/with-standin.sh" -- \
+    # A program about downloads gets the CDN stand-in as well.
+    cdn=()
+    case "$name" in *download*) cdn=(--cdn) ;; esac
+    if "$root/scripts/with-standin.sh" "${cdn[@]}" -- \
         timeout --kill-after=10 "${GA_TEST_TIMEOUT:-300}" "${wrap[@]}" "$prog"; then
         passed+=("$name")
         echo "=== $name: PASS ($(( $(date +%s) - start ))s)"

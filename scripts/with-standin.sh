@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Runs a command with the stand-in GetAvatar server listening on a free loopback port.
 #
-#   scripts/with-standin.sh [--token TOKEN] -- COMMAND [ARGS...]
+#   scripts/with-standin.sh [--token TOKEN] [--cdn] -- COMMAND [ARGS...]
+#
+# --cdn also starts the picture CDN stand-in (tests/standin/cdn.py, HTTPS with a CA of its own)
+# and makes the GetAvatar stand-in's links point at it (--cdn-base), exporting as well
+#   GA_TEST_CDN_URL=https://127.0.0.1:PORT   GA_TEST_CDN_CA=<its CA's PEM file>
+#   GA_TEST_CDN_LOG=<the file where it records every request line and header>
+#   GREEN_API_CA_FILE / GREEN_API_DOWNLOAD_HOSTS=127.0.0.1 (for the command line and examples)
 #
 # Exports for COMMAND:
 #   GA_TEST_URL=http://127.0.0.1:PORT   GA_TEST_TOKEN=TOKEN   GA_TEST_ID=1101000001
@@ -12,9 +18,11 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 token=standin-token-0123456789abcdef
+cdn=
 while [ $# -gt 0 ]; do
     case "$1" in
         --token) token=$2; shift 2 ;;
+        --cdn) cdn=1; shift ;;
         --) shift; break ;;
         *) break ;;
     esac
@@ -26,7 +34,14 @@ server="$root/tests/standin/server.py"
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/ga-standin.XXXXXX")
 pid=
+cdn_pid=
 cleanup() {
+    if [ -n "$cdn_pid" ] && kill -0 "$cdn_pid" 2>/dev/null; then
+        kill -TERM "$cdn_pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$cdn_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$cdn_pid" 2>/dev/null || true
+        wait "$cdn_pid" 2>/dev/null || true
+    fi
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -39,8 +54,30 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+cdn_args=()
+if [ -n "$cdn" ]; then
+    python3 "$root/tests/standin/cdn.py" --cert-dir "$workdir/cdn" --port-file "$workdir/cdn-port" \
+        --log "$workdir/cdn-log" >"$workdir/cdn-stdout" 2>"$workdir/cdn-stderr" </dev/null &
+    cdn_pid=$!
+    for _ in $(seq 100); do
+        [ -s "$workdir/cdn-port" ] && break
+        kill -0 "$cdn_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ ! -s "$workdir/cdn-port" ]; then
+        echo "with-standin: the CDN stand-in did not start" >&2
+        cat "$workdir/cdn-stderr" >&2 || true
+        exit 2
+    fi
+    cdn_port=$(tr -d '[:space:]' <"$workdir/cdn-port")
+    export GA_TEST_CDN_URL="https://127.0.0.1:$cdn_port" GA_TEST_CDN_CA="$workdir/cdn/ca.pem"
+    export GA_TEST_CDN_LOG="$workdir/cdn-log"
+    export GREEN_API_CA_FILE="$GA_TEST_CDN_CA" GREEN_API_DOWNLOAD_HOSTS=127.0.0.1
+    cdn_args=(--cdn-base "$GA_TEST_CDN_URL")
+fi
+
 python3 "$server" --host 127.0.0.1 --port 0 --port-file "$workdir/port" --token "$token" \
-    >"$workdir/stdout" 2>"$workdir/stderr" </dev/null &
+    "${cdn_args[@]}" >"$workdir/stdout" 2>"$workdir/stderr" </dev/null &
 pid=$!
 for _ in $(seq 100); do
     [ -s "$workdir/port" ] && break

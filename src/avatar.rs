@@ -1,5 +1,7 @@
 //! The answer of GetAvatar and the parsing of its JSON body.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use serde::{Deserialize, Deserializer};
 
 use crate::error::{Error, ErrorKind};
@@ -22,6 +24,39 @@ pub struct Avatar {
     pub http_status: u16,
     /// HTTP attempts made, 1 + retries.
     pub attempts: u32,
+    /// When the link stops working: the `oe=` parameter of `url_avatar` (a hexadecimal Unix
+    /// time, as WhatsApp's CDN writes it); `None` when the URL has none or it is not one.
+    pub expires_at: Option<SystemTime>,
+}
+
+/// The longest `oe=` value read, in hex digits: 16 digits are every `u64`.
+const MAX_OE_DIGITS: usize = 16;
+
+/// The expiry a CDN link carries in its `oe=` query parameter (hex Unix seconds). A missing,
+/// empty, non-hex or absurd value (past year 9999) is `None`: a link is never refused for a
+/// parameter this code does not understand, and the CDN still says when it is expired.
+pub fn link_expiry(url: &str) -> Option<SystemTime> {
+    let without_fragment = url.split('#').next().unwrap_or("");
+    let query = without_fragment.split_once('?')?.1;
+    let value = query.split('&').find_map(|pair| pair.strip_prefix("oe="))?;
+    if value.is_empty()
+        || value.len() > MAX_OE_DIGITS
+        || !value.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return None;
+    }
+    let secs = u64::from_str_radix(value, 16).ok()?;
+    // 9999-12-31: a later "expiry" is not a time, and would not fit a C int64 either.
+    if secs > 253_402_300_799 {
+        return None;
+    }
+    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+}
+
+/// Unix seconds of `t`, the form C and Python are given.
+pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The wire form. Each field is `Some(..)` when its key was present, so that a JSON object with
@@ -77,6 +112,7 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<Avatar, Error> {
     Ok(Avatar {
         exists_whatsapp: wire.exists_whatsapp.flatten(),
         available: wire.available.flatten(),
+        expires_at: link_expiry(&url_avatar),
         url_avatar,
         reason,
         http_status: 200,
@@ -119,6 +155,33 @@ mod tests {
             (a.exists_whatsapp, a.available, a.reason),
             (None, None, None)
         );
+    }
+
+    #[test]
+    fn expiry_from_oe() {
+        let at = |u: &str| link_expiry(u).map(unix_seconds);
+        assert_eq!(
+            at("https://pps.whatsapp.net/v/t61?ccb=11-4&oh=01_Q&oe=6592A1B0&_nc_cat=1"),
+            Some(0x6592_A1B0)
+        );
+        assert_eq!(at("https://h/x?oe=ff"), Some(255));
+        assert_eq!(at("https://h/x?oe=6592a1b0#frag"), Some(0x6592_A1B0));
+        for none in [
+            "",
+            "https://h/x",
+            "https://h/x?oe=",
+            "https://h/x?oe=xyz",
+            "https://h/x?noe=10",
+            "https://h/x?oe=-1",
+            "https://h/x?oe=+1",
+            "https://h/x?oe=FFFFFFFFFFFFFFFF",
+            "https://h/x?oe=10000000000000000",
+            "https://h/x#?oe=10",
+        ] {
+            assert_eq!(at(none), None, "{none}");
+        }
+        let a = parse_body(br#"{"urlAvatar":"https://pps.whatsapp.net/x?oe=10"}"#).unwrap();
+        assert_eq!(a.expires_at.map(unix_seconds), Some(16));
     }
 
     #[test]

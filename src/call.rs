@@ -81,6 +81,12 @@ impl<'a> Call<'a> {
         self.reused.get() == Some(true) && !self.answer_started.get()
     }
 
+    /// Whether the current attempt's request went on a connection that had answered before
+    /// (`None`: nothing sent yet).
+    pub(crate) fn reused(&self) -> Option<bool> {
+        self.reused.get()
+    }
+
     /// The transport is sending on a connection that had (`reused`) or had not answered before;
     /// only the first send of an attempt counts.
     pub(crate) fn sending(&self, reused: bool) {

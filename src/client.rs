@@ -20,6 +20,7 @@ use crate::error::{Error, ErrorKind};
 use crate::failure::{self, Failure};
 use crate::fork::{Inherited, PerProcess, Sockets};
 use crate::inject::{InjectConnector, Injection};
+use crate::observe::{self, EventKind, Observe, Stats};
 use crate::options::{DEFAULT_API_URL, Options};
 use crate::pacing::{Pacer, Pacing};
 use crate::proxy;
@@ -54,6 +55,10 @@ pub struct Client {
     pub(crate) timeout: Duration,
     connect_timeout: Duration,
     max_in_flight: u32,
+    /// Picture downloads: their own pool and rules (`download/`).
+    pub(crate) download: crate::download::Downloader,
+    /// Events and counters (`observe/`), shared with the connections.
+    pub(crate) obs: Arc<Observe>,
 }
 
 /// What a [`Pacer`] is made from, in each process.
@@ -86,6 +91,7 @@ impl ProcessState {
         pacing: &PacingWanted,
         injection: &Arc<Injection>,
         max_in_flight: u32,
+        obs: &Arc<Observe>,
         strict: bool,
     ) -> Result<ProcessState, Error> {
         let resolver = CachingResolver::new();
@@ -96,6 +102,7 @@ impl ProcessState {
             .chain(TcpConnector {
                 sockets: sockets.clone(),
                 forget: forget.clone(),
+                obs: obs.clone(),
             })
             .chain(tls::TlsConnector)
             .chain(InjectConnector(injection.clone()));
@@ -174,7 +181,28 @@ impl Client {
             pacing: options.pacing.clone(),
             connect_timeout: options.connect_timeout,
         };
-        let state = ProcessState::new(&config, &pacing, &injection, options.max_in_flight, true)?;
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("http") {
+                80
+            } else {
+                443
+            });
+        let obs = Arc::new(Observe::new(
+            options.observer.clone(),
+            &base.host,
+            port,
+            options.rate_limit_per_sec,
+        ));
+        let state = ProcessState::new(
+            &config,
+            &pacing,
+            &injection,
+            options.max_in_flight,
+            &obs,
+            true,
+        )?;
+        let download = crate::download::Downloader::new(&config, options)?;
         Ok(Client {
             state: PerProcess::new(state),
             config,
@@ -190,6 +218,8 @@ impl Client {
             timeout: options.timeout,
             connect_timeout: options.connect_timeout,
             max_in_flight: options.max_in_flight,
+            download,
+            obs,
         })
     }
 
@@ -244,16 +274,41 @@ impl Client {
         interrupt: &dyn Fn() -> bool,
         polls: bool,
     ) -> Result<Avatar, Error> {
+        if observe::in_handler() {
+            return Err(Error::invalid(
+                "a client cannot be called from its own event handler",
+            ));
+        }
         let body = crate::retry::request_body(chat_id)?;
         // Only the client's own flag is looked at before the call: the caller's check is asked
         // while the call waits, so a fast call never pays for it.
         if self.is_shut_down() {
-            return Err(self.cancelled(0));
+            return self.ended(Err(self.cancelled(0)));
         }
         let stop = || self.is_shut_down() || interrupt();
         let state = self.state();
         let call = Call::new(&stop, polls, state.dispatch.inner());
-        call.enter(|| self.run(state, &call, &body, None, None))
+        self.ended(
+            self.obs
+                .enter(|| call.enter(|| self.run(state, &call, &body, None, None))),
+        )
+    }
+
+    /// A call's result, counted.
+    pub(crate) fn ended(&self, result: Result<Avatar, Error>) -> Result<Avatar, Error> {
+        self.obs.counters.call_ended(match &result {
+            Ok(_) => 0,
+            Err(e) => e.kind().info().c_code,
+        });
+        result
+    }
+
+    /// What this client did so far: calls, attempts, retries, results, pacing waits,
+    /// connections, bytes (see [`Stats`]).
+    pub fn stats(&self) -> Stats {
+        self.obs
+            .counters
+            .snapshot(self.state().dispatch.pacer().rate_in_force())
     }
 
     /// Stops this client: calls in progress on any thread return [`ErrorKind::Cancelled`]
@@ -265,6 +320,7 @@ impl Client {
         let state = self.state();
         state.dispatch.close();
         state.agent.clone().shutdown();
+        self.download.shutdown();
     }
 
     /// Whether [`Client::shutdown`] was called.
@@ -281,6 +337,7 @@ impl Client {
                     &self.pacing,
                     &self.injection,
                     self.max_in_flight,
+                    &self.obs,
                     false,
                 ) else {
                     unreachable!("the rate was accepted when the client was made")
@@ -288,6 +345,7 @@ impl Client {
                 fresh
             },
             |fresh| {
+                self.obs.emit(EventKind::ForkNoticed, |_| {});
                 if self.is_shut_down() {
                     fresh.dispatch.close();
                     fresh.agent.clone().shutdown();

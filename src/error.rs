@@ -42,6 +42,9 @@ pub enum ErrorKind {
     /// The call was stopped before it had an answer: the client was shut down (before or during
     /// the call), or the caller's interrupt check asked to stop.
     Cancelled,
+    /// A picture's link has expired: its `oe=` time is past (it was not even asked), or the CDN
+    /// answered 403, 404 or 410 for it. Ask GetAvatar again for a fresh link.
+    Expired,
 }
 
 /// What each layer calls a kind: the one table the C codes, their descriptions and the Python
@@ -78,7 +81,7 @@ const fn row(
 
 /// In the order of [`ErrorKind`]'s variants (checked below, at compile time).
 #[rustfmt::skip]
-pub(crate) const KINDS: [KindInfo; 15] = {
+pub(crate) const KINDS: [KindInfo; 16] = {
     use crate::ffi::code::*;
     use ErrorKind as K;
     [
@@ -97,6 +100,7 @@ pub(crate) const KINDS: [KindInfo; 15] = {
         row(K::BadResponse, GA_BAD_RESPONSE, c"bad response: not a GetAvatar answer", "BadResponseError", "bad_response"),
         row(K::BodyTooLarge, GA_BODY_TOO_LARGE, c"response body too large", "BadResponseError", "body_too_large"),
         row(K::Cancelled, GA_CANCELLED, c"cancelled", "CancelledError", "cancelled"),
+        row(K::Expired, GA_EXPIRED, c"the picture's link has expired: ask GetAvatar again", "ExpiredError", "expired"),
     ]
 };
 

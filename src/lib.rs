@@ -18,11 +18,13 @@ mod batch;
 mod call;
 mod client;
 mod dispatch;
+mod download;
 mod error;
 mod failure;
 mod fork;
 mod inject;
 mod lookup;
+mod observe;
 mod options;
 mod pacing;
 mod panic;
@@ -43,13 +45,18 @@ pub mod ffi;
 #[cfg(feature = "python")]
 mod python;
 
-pub use avatar::Avatar;
+pub use avatar::{Avatar, link_expiry};
 pub use batch::{Batch, Item, MAX_BATCH, Next};
 pub use client::Client;
+pub use download::{
+    DEFAULT_DOWNLOAD_HOST, Image, ImageType, MAX_DOWNLOAD_REDIRECTS, MAX_STEM_BYTES, file_stem,
+};
 pub use error::{Error, ErrorKind, MAX_MESSAGE_BYTES};
+pub use observe::{Event, EventKind, Level, Observer, RESULT_SLOTS, Stats, URL_TEMPLATE};
 pub use options::{
-    DEFAULT_API_URL, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT,
-    DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES_LIMIT,
+    DEFAULT_API_URL, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RETRIES,
+    DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES_LIMIT, MAX_DOWNLOAD_BYTES_LIMIT,
     MAX_IN_FLIGHT_LIMIT, MAX_RATE_LIMIT_PER_SEC, MAX_RETRIES_LIMIT, MAX_TIMEOUT_MS,
     MIN_RATE_LIMIT_PER_SEC, MIN_TIMEOUT_MS, Options,
 };

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::observe::Observer;
 use crate::pacing::Pacing;
 
 /// The service's default host.
@@ -60,6 +61,17 @@ pub struct Options {
     /// pacing and Redis is tried again every few seconds ([`crate::Client::pacing`] says which
     /// is in force). This `Debug` shows the URL without its password.
     pub pacing: Pacing,
+    /// Hosts [`crate::Client::download_avatar`] may fetch pictures from, besides
+    /// [`crate::DEFAULT_DOWNLOAD_HOST`] (`whatsapp.net`): each a bare host name or IP address,
+    /// allowing itself and (a name) every host under it. Redirects are held to the same list.
+    pub download_hosts: Vec<String>,
+    /// Largest picture downloaded, from 1 to [`MAX_DOWNLOAD_BYTES_LIMIT`]; a larger one is
+    /// [`crate::ErrorKind::BodyTooLarge`].
+    pub max_download_bytes: u64,
+    /// Who is told of the client's events (requests, retries, pauses, connections...), at
+    /// which least level; `None` (the default): nobody, at the cost of one atomic load per
+    /// event site. See [`Observer`].
+    pub observer: Option<Observer>,
 }
 
 /// The service documents 10 getAvatar requests per second per instance.
@@ -87,6 +99,10 @@ pub const MAX_RATE_LIMIT_PER_SEC: f64 = 10_000.0;
 /// Largest `max_body_bytes`: 1 GiB. A GetAvatar answer is a few hundred bytes, and the whole
 /// body is held in memory.
 pub const MAX_BODY_BYTES_LIMIT: u64 = 1 << 30;
+/// 5 MiB: WhatsApp's profile pictures are some tens of KiB (640x640 JPEG at most).
+pub const DEFAULT_MAX_DOWNLOAD_BYTES: u64 = 5 << 20;
+/// Largest `max_download_bytes`: 64 MiB. A picture is held in memory whole.
+pub const MAX_DOWNLOAD_BYTES_LIMIT: u64 = 64 << 20;
 /// Requests of a client on the wire at once: at 10 per second, enough for answers that take 4
 /// seconds (the in-flight target follows the latency below this).
 pub const DEFAULT_MAX_IN_FLIGHT: u32 = 64;
@@ -108,6 +124,9 @@ impl Default for Options {
             allow_insecure_http: false,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             pacing: Pacing::Host,
+            download_hosts: Vec::new(),
+            max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
+            observer: None,
         }
     }
 }
@@ -140,6 +159,7 @@ impl Options {
                 "max_in_flight must be from 1 to {MAX_IN_FLIGHT_LIMIT}"
             )));
         }
+        crate::download::check_options(self)?;
         if let Some(ua) = &self.user_agent
             && (ua.is_empty() || ua.chars().any(|c| c.is_control()))
         {
@@ -187,6 +207,9 @@ impl fmt::Debug for Options {
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("max_in_flight", &self.max_in_flight)
             .field("pacing", &self.pacing)
+            .field("download_hosts", &self.download_hosts)
+            .field("max_download_bytes", &self.max_download_bytes)
+            .field("observer", &self.observer)
             .finish()
     }
 }

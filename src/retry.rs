@@ -16,6 +16,7 @@ use crate::dispatch::target::Load;
 use crate::dispatch::{BatchJob, Grant, NoTurn};
 use crate::error::{Error, ErrorKind};
 use crate::failure::Failure;
+use crate::observe::{self, EventKind, Level};
 use crate::response::{self, ERROR_BODY_READ};
 use crate::validate::ChatId;
 
@@ -81,14 +82,46 @@ impl Client {
                         Err(NoTurn::Timeout) => return Err(self.no_turn(attempts)),
                     },
                 };
-            if !grant.take_turn(|d| call.sleep(d)) {
+            let turn = grant.take_turn(|d| call.sleep(d));
+            // Under a millisecond is the dispatcher's own work, not a wait for the pacing.
+            let waited = start.elapsed();
+            if waited >= Duration::from_millis(1) {
+                self.obs.pacing_waited(waited);
+            }
+            if !turn {
                 return Err(self.cancelled(attempts));
             }
             attempts += 1;
             call.new_attempt();
+            observe::sites::new_attempt();
+            self.obs.counters.attempt_started();
+            self.obs
+                .emit(EventKind::RequestSent, |e| e.attempt = attempts);
+            let sent_at = self.obs.enabled(Level::Info).then(Instant::now);
             let left = self.timeout.saturating_sub(start.elapsed());
             let outcome = self.attempt(state, body, left);
             grant.ended(load_of(&outcome, call));
+            let status = match &outcome {
+                Ok(_) => 200,
+                Err(f) => f.error.http_status().unwrap_or(0),
+            };
+            self.obs.counters.attempt_ended(status);
+            let level = if outcome.is_ok() {
+                Level::Debug
+            } else {
+                Level::Info
+            };
+            self.obs.emit_at(EventKind::RequestAnswered, level, |e| {
+                e.attempt = attempts;
+                e.status = status;
+                e.error_type = outcome
+                    .as_ref()
+                    .err()
+                    .map(|f| f.error.kind().info().python_code);
+                e.duration_ms = sent_at.map_or(0.0, |t| millis(t.elapsed()));
+                e.connection_reused = call.reused();
+                e.tls_resumed = observe::sites::attempt_tls();
+            });
             let failure = match outcome {
                 Ok(mut avatar) => {
                     avatar.attempts = attempts;
@@ -106,7 +139,13 @@ impl Client {
                 // The service asked the whole client to wait, not just this thread: the pause
                 // holds back every thread's next turn (every process's, with host pacing),
                 // this one's included, retried or not.
-                pacer.pause(d.min(MAX_RETRY_AFTER), |w| call.sleep(w));
+                let d = d.min(MAX_RETRY_AFTER);
+                self.obs.counters.paused();
+                self.obs.emit(EventKind::Pause, |e| {
+                    e.duration_ms = millis(d);
+                    e.status = failure.error.http_status().unwrap_or(0);
+                });
+                pacer.pause(d, |w| call.sleep(w));
             }
             if failure.error.http_status() == Some(429) {
                 pacer.slow_down(|w| call.sleep(w));
@@ -120,6 +159,9 @@ impl Client {
                 // another connection without a backoff or an attempt counted. It still takes a
                 // pacing turn: the server may have read it before dropping the connection.
                 stale_resends += 1;
+                self.obs.counters.stale_resent();
+                self.obs
+                    .emit(EventKind::StaleResend, |e| e.attempt = attempts);
                 attempts -= 1;
                 continue;
             }
@@ -130,7 +172,15 @@ impl Client {
             // The longer of the backoff and the `Retry-After`: the pause above holds the next
             // pacing turn until the `Retry-After` has passed, so the backoff alone is slept here.
             // `Retry-After: 0` thus leaves the backoff as it is.
-            if !call.sleep(backoff(attempts)) {
+            let wait = backoff(attempts);
+            self.obs.counters.retried();
+            self.obs.emit(EventKind::Retry, |e| {
+                e.attempt = attempts;
+                e.status = failure.error.http_status().unwrap_or(0);
+                e.error_type = Some(failure.error.kind().info().python_code);
+                e.duration_ms = millis(wait);
+            });
+            if !call.sleep(wait) {
                 return Err(self.cancelled(attempts));
             }
         }
@@ -149,12 +199,15 @@ impl Client {
         };
         let body = request_body(&chat_id)?;
         if self.is_shut_down() {
-            return Err(self.cancelled(0));
+            return self.ended(Err(self.cancelled(0)));
         }
         let stop = || self.is_shut_down() || job.aborted.load(Ordering::Acquire);
         let state = self.state();
         let call = Call::new(&stop, false, state.dispatch.inner());
-        call.enter(|| self.run(state, &call, &body, Some(grant), Some(batch)))
+        self.ended(
+            self.obs
+                .enter(|| call.enter(|| self.run(state, &call, &body, Some(grant), Some(batch)))),
+        )
     }
 
     /// The error of a call whose turn did not come within its timeout.
@@ -228,9 +281,13 @@ fn load_of(outcome: &Result<Avatar, Failure>, call: &Call<'_>) -> Load {
     }
 }
 
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 /// Exponential backoff with "equal jitter": half the delay is fixed, half random, so that many
 /// clients that failed together do not retry together.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let exp = BASE_BACKOFF
         .saturating_mul(1 << attempt.saturating_sub(1).min(16))
         .min(MAX_BACKOFF);
@@ -240,7 +297,7 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// A random number without a dependency: every `RandomState` is seeded afresh by std.
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(0);
     h.finish()

@@ -226,6 +226,10 @@ impl<In: Transport> Connector<In> for TlsConnector {
         let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
         sock.set_timeout(details.timeout);
         conn.complete_io(&mut sock)?;
+        crate::observe::sites::tls_handshake(matches!(
+            conn.handshake_kind(),
+            Some(rustls::HandshakeKind::Resumed)
+        ));
         Ok(Some(Either::B(TlsTransport {
             buffers: LazyBuffers::new(
                 details.config.input_buffer_size(),

@@ -23,12 +23,14 @@ use ureq::unversioned::transport::{
 
 use crate::call::{Call, SLICE, deadline, is_wait, keep_waiting, with_call};
 use crate::fork::Sockets;
+use crate::observe::{Counters, EventKind, Observe};
 use crate::resolver::ForgetAddresses;
 
 /// Opens the TCP connections of one client (see the module doc).
 pub(crate) struct TcpConnector {
     pub(crate) sockets: Arc<Sockets>,
     pub(crate) forget: ForgetAddresses,
+    pub(crate) obs: Arc<Observe>,
 }
 
 impl std::fmt::Debug for TcpConnector {
@@ -59,6 +61,11 @@ impl<In: Transport> Connector<In> for TcpConnector {
         };
         let stream = Arc::new(stream);
         self.sockets.add(&stream);
+        self.obs.counters.connection_opened();
+        // A TLS connection is told once its handshake says whether it was resumed (tls.rs).
+        if !details.needs_tls() {
+            self.obs.emit(EventKind::ConnectionOpened, |_| {});
+        }
         // ureq's `Agent::shutdown` (the client's shutdown) shuts this socket down, which wakes
         // a thread blocked on it at once rather than at the end of its slice.
         (details.register_shutdown)(Arc::downgrade(&stream) as Weak<dyn ShutdownHandle>)?;
@@ -71,6 +78,7 @@ impl<In: Transport> Connector<In> for TcpConnector {
             pending: Vec::new(),
             pending_deadline: (None, Timeout::Global),
             used_since_probe: false,
+            obs: self.obs.clone(),
         })))
     }
 }
@@ -235,6 +243,14 @@ pub(crate) struct TcpTransport {
     pending_deadline: (Option<Instant>, Timeout),
     /// Whether the connection sent or received anything since [`Transport::is_open`] last ran.
     used_since_probe: bool,
+    obs: Arc<Observe>,
+}
+
+impl Drop for TcpTransport {
+    fn drop(&mut self) {
+        self.obs.counters.connection_closed();
+        self.obs.emit(EventKind::ConnectionClosed, |_| {});
+    }
 }
 
 /// Most bytes held back for one `send`; more are sent at once, from ureq's own buffer.
@@ -270,7 +286,7 @@ impl TcpTransport {
             return Ok(());
         }
         let (end, reason) = self.pending_deadline;
-        let sent = send_all(&self.stream, &self.pending, end, reason);
+        let sent = send_all(&self.stream, &self.pending, end, reason, &self.obs.counters);
         self.pending.clear();
         sent
     }
@@ -282,6 +298,7 @@ fn send_all(
     mut out: &[u8],
     end: Option<Instant>,
     reason: Timeout,
+    counters: &Counters,
 ) -> Result<(), ureq::Error> {
     let mut stream = stream;
     while !out.is_empty() {
@@ -289,7 +306,10 @@ fn send_all(
         counters::SENDS.set(counters::SENDS.get() + 1);
         match stream.write(out) {
             Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
-            Ok(n) => out = &out[n..],
+            Ok(n) => {
+                counters.sent(n);
+                out = &out[n..];
+            }
             Err(e) if is_wait(&e) => keep_waiting(end, reason)?,
             Err(e) => return Err(e.into()),
         }
@@ -310,7 +330,13 @@ impl Transport for TcpTransport {
         if self.pending.len() + amount > COALESCE_MAX {
             self.flush()?;
             if amount > COALESCE_MAX {
-                return send_all(&self.stream, &self.buffers.output()[..amount], end, reason);
+                return send_all(
+                    &self.stream,
+                    &self.buffers.output()[..amount],
+                    end,
+                    reason,
+                    &self.obs.counters,
+                );
             }
         }
         self.pending
@@ -330,6 +356,7 @@ impl Transport for TcpTransport {
             match stream.read(self.buffers.input_append_buf()) {
                 Ok(n) => {
                     self.buffers.input_appended(n);
+                    self.obs.counters.received(n);
                     if n > 0 {
                         self.answered = true;
                         with_call(|c| c.map(Call::answer_arrived));

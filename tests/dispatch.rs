@@ -169,3 +169,25 @@ fn a_shutdown_wakes_a_call_waiting_for_its_turn() {
     assert_eq!(e.kind(), ErrorKind::Cancelled);
     assert_eq!(server.request_count(), 1);
 }
+
+#[test]
+fn a_batch_held_back_longer_than_the_threads_idle_time_still_finishes() {
+    // The caller takes nothing for 11 s: the batch is held back (backpressure), the
+    // dispatcher's threads have nothing to do for longer than they stay idle (10 s) and end.
+    // Taking results again must start what is needed: the rest still comes.
+    let server = Server::always_json(200, r#"{"urlAvatar":"https://x/y"}"#);
+    let o = Options {
+        max_in_flight: 4,
+        ..support::opts(&server.url())
+    };
+    let client = Arc::new(Client::with_options(ID, TOKEN, &o).unwrap());
+    let mut batch = client.batch(ids("7800", 200)).unwrap();
+    assert!(batch.next().is_some());
+    thread::sleep(Duration::from_secs(11));
+    let mut rest = 0;
+    while let Next::Item(_) = batch.next_timeout(Duration::from_secs(30)) {
+        rest += 1;
+    }
+    assert_eq!(rest, 199);
+    assert_eq!(server.request_count(), 200);
+}

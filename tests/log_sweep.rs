@@ -76,14 +76,22 @@ fn no_log_line_holds_the_token() {
             ),
         }
     });
+    // The client's own events go to the same lines, every field shown.
+    let observer = greenapi::Observer::new(greenapi::Level::Debug, |e| {
+        let line = format!("[event] {} {e:?}", e.message());
+        LINES.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+    });
     let options = Options {
         max_retries: 1,
+        observer: Some(observer),
         ..opts(&server.url())
     };
     let client = Client::with_options(ID, TOKEN, &options).unwrap();
     for _ in 0..5 {
         let _ = client.get_avatar("79001234567");
     }
+    let stats = format!("[stats] {:?}", client.stats());
+    LINES.lock().unwrap().push(stats);
     assert_eq!(
         server.request_count(),
         6,
@@ -97,6 +105,12 @@ fn no_log_line_holds_the_token() {
         lines.iter().any(|l| l.contains("getAvatar")),
         "{} lines, none about a request",
         lines.len()
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("[event] request.answered")),
+        "no event among the lines"
     );
     for line in &lines {
         for piece in forbidden() {

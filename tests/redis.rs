@@ -206,12 +206,27 @@ fn two_processes_share_one_redis_pacing() {
 
 #[test]
 fn calls_go_on_under_host_pacing_while_redis_is_down() {
-    let mut redis = Redis::start(None);
+    // With a password, which no event may show.
+    let mut redis = Redis::start(Some(PASSWORD));
     let port = redis.port;
     let (server, _) = timed_server();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let keep = events.clone();
+    let observer = greenapi::Observer::new(greenapi::Level::Debug, move |e| {
+        keep.lock()
+            .unwrap()
+            .push((e.kind, e.level, e.pacing, format!("{} {e:?}", e.message())));
+    });
     // An instance of its own: the fallback's host pacing is shared with no other test.
-    let client =
-        Client::with_options(DOWN_ID, TOKEN, &redis_opts(&server.url(), &redis.url())).unwrap();
+    let client = Client::with_options(
+        DOWN_ID,
+        TOKEN,
+        &Options {
+            observer: Some(observer),
+            ..redis_opts(&server.url(), &redis.url())
+        },
+    )
+    .unwrap();
     assert_eq!(client.pacing().as_str(), "redis");
     for _ in 0..5 {
         client.get_avatar("79001234567").unwrap();
@@ -236,7 +251,7 @@ fn calls_go_on_under_host_pacing_while_redis_is_down() {
         t.elapsed()
     );
 
-    let redis = Redis::start_on(port, None);
+    let redis = Redis::start_on(port, Some(PASSWORD));
     let end = Instant::now() + Duration::from_secs(15);
     let mut calls = 0;
     while client.pacing().as_str() != "redis" {
@@ -250,6 +265,24 @@ fn calls_go_on_under_host_pacing_while_redis_is_down() {
     }
     assert_eq!(client.pacing().as_str(), "redis");
     drop(redis);
+    // Lost once (a warning), back once (info); no event shows the password.
+    let events = events.lock().unwrap().clone();
+    let switches: Vec<_> = events
+        .iter()
+        .filter(|e| e.0 == greenapi::EventKind::PacingSwitched)
+        .map(|e| (e.1, e.2))
+        .collect();
+    assert_eq!(
+        switches,
+        [
+            (greenapi::Level::Warning, Some("host")),
+            (greenapi::Level::Info, Some("redis"))
+        ]
+    );
+    for e in &events {
+        assert!(!e.3.contains(PASSWORD), "{}", e.3);
+    }
+    assert!(!format!("{:?}", client.stats()).contains(PASSWORD));
 }
 
 #[test]

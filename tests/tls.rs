@@ -128,6 +128,21 @@ fn a_certificate_trusted_through_ca_file_works_and_is_kept_alive() {
         1,
         "one TLS session for three calls"
     );
+    let s = c.stats();
+    assert_eq!(
+        (
+            s.connections_opened,
+            s.tls_full_handshakes,
+            s.tls_resumed_handshakes
+        ),
+        (1, 1, 0)
+    );
+    // Another client trusting the same roots shares the TLS configuration, and with it the
+    // session the first one was given: its handshake is resumed.
+    let other = client(&server, Some(&ca));
+    other.get_avatar("1@c.us").unwrap();
+    let s = other.stats();
+    assert_eq!((s.tls_full_handshakes, s.tls_resumed_handshakes), (0, 1));
     std::fs::remove_file(ca).unwrap();
 }
 

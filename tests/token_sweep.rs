@@ -7,7 +7,7 @@
 mod support;
 
 use std::ffi::{CStr, CString};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use greenapi::ffi::client::{ga_client_free, ga_client_new_with_options, ga_get_avatar};
@@ -19,14 +19,73 @@ use support::{ID, Reply, Server};
 /// The sweep's own token: 50 characters, as the service's are, with capitals in it.
 const TOKEN: &str = "sweepTOKENd75b3a66374942c5b3c019c698abc2067e151558";
 
+/// A proxy password, swept like the token.
+const PROXY_PASSWORD: &str = "proxyPASSWORD0123456789abcdefXYZ";
+
+/// Every event of every client of this file: its message and every field (`Debug`).
+static EVENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Held by each test that counts [`EVENTS`], so that another's are not among them.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn recording() -> greenapi::Observer {
+    greenapi::Observer::new(greenapi::Level::Debug, |e| {
+        let line = format!("{} {e:?}", e.message());
+        EVENTS.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+    })
+}
+
+/// Every event so far, each checked, then forgotten; how many there were.
+fn assert_events_clean(what: &str) -> usize {
+    let events = std::mem::take(&mut *EVENTS.lock().unwrap_or_else(|p| p.into_inner()));
+    for e in &events {
+        assert_clean(e, what);
+        assert_no_piece(e, PROXY_PASSWORD, what);
+    }
+    events.len()
+}
+
+/// The C callback: the event's strings and numbers, as a C program would see them.
+unsafe extern "C" fn c_recording(
+    e: *const greenapi::ffi::event::ga_event,
+    _: *mut std::ffi::c_void,
+) {
+    // SAFETY: a live event whose strings are NULL or NUL-terminated, during the callback.
+    let line = unsafe {
+        let e = &*e;
+        let text = |p: *const std::ffi::c_char| {
+            if p.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        };
+        format!(
+            "{} {} {} {} {} {} {}",
+            text(e.name),
+            text(e.message),
+            text(e.server_address),
+            text(e.error_type),
+            text(e.pacing),
+            e.status,
+            e.duration_ms
+        )
+    };
+    EVENTS.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+}
+
 /// Fails when `text` holds the token or any 16-character piece of it.
 fn assert_clean(text: &str, what: &str) {
-    let chars: Vec<char> = TOKEN.chars().collect();
+    assert_no_piece(text, TOKEN, what);
+}
+
+/// Fails when `text` holds `secret` or any 16-character piece of it.
+fn assert_no_piece(text: &str, secret: &str, what: &str) {
+    let chars: Vec<char> = secret.chars().collect();
     for piece in chars.windows(16) {
         let piece: String = piece.iter().collect();
         assert!(
             !text.contains(&piece),
-            "{what}: a piece of the token ({piece}) in {text:?}"
+            "{what}: a piece of a secret ({piece}) in {text:?}"
         );
     }
 }
@@ -156,12 +215,14 @@ fn options(url: &str) -> Options {
         max_retries: 0,
         timeout: Duration::from_millis(500),
         max_body_bytes: 4096,
+        observer: Some(recording()),
         ..support::opts(url)
     }
 }
 
 #[test]
 fn no_message_debug_or_c_result_holds_the_token() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let names: Vec<String> = replies("/").into_iter().map(|(n, _)| n).collect();
     // The case travels in the chat id.
     let server = Server::start(move |req, _| {
@@ -194,11 +255,17 @@ fn no_message_debug_or_c_result_holds_the_token() {
     // Most cases fail; the few that succeed (urlAvatar or reason echoing the path) are scrubbed.
     assert!(failures > names.len() / 2, "{failures} of {}", names.len());
     assert!(server.request_count() >= 2 * names.len());
+    assert_clean(&format!("{:?}", client.stats()), "stats");
+    drop(client);
+    let seen = assert_events_clean("an event");
+    assert!(seen >= 4 * names.len(), "{seen} events");
 
     // The C results of the same cases.
     let c = support::c_client(&server.url(), TOKEN, |o| {
         o.timeout_ms = 500;
         o.max_body_bytes = 4096;
+        o.on_event = Some(c_recording);
+        o.event_min_level = greenapi::ffi::event::GA_LEVEL_DEBUG;
     });
     for (case, name) in names.iter().enumerate() {
         let chat_id = CString::new(format!("{case}@c.us")).unwrap();
@@ -227,11 +294,41 @@ fn no_message_debug_or_c_result_holds_the_token() {
     }
     // SAFETY: no call running.
     unsafe { ga_client_free(c) };
+    let seen = assert_events_clean("a C event");
+    assert!(seen >= 2 * names.len(), "{seen} C events");
+}
+
+/// Through a proxy whose URL holds a password: no event or counter shows it (or the token).
+#[test]
+fn events_through_a_proxy_show_neither_its_password_nor_the_token() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    // The loopback server plays the proxy: a plain-http request through a proxy is sent to it
+    // whole, and it answers as the service would.
+    let proxy = Server::always_json(200, r#"{"urlAvatar":"","available":false}"#);
+    let client = Client::with_options(
+        ID,
+        TOKEN,
+        &Options {
+            proxy: Some(format!("http://user:{PROXY_PASSWORD}@{}", proxy.addr)),
+            ..options("http://127.0.0.1:9")
+        },
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let _ = client.get_avatar("79001234567");
+    }
+    let stats = format!("{:?}", client.stats());
+    assert_clean(&stats, "stats");
+    assert_no_piece(&stats, PROXY_PASSWORD, "stats");
+    drop(client);
+    assert!(proxy.request_count() >= 1, "the proxy was used");
+    assert!(assert_events_clean("an event through a proxy") >= 3);
 }
 
 /// Refusals at creation never repeat a token, whichever argument is wrong.
 #[test]
 fn refusals_at_creation_never_hold_the_token() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let url = "http://127.0.0.1:9";
     let bad_options = [
         Options {

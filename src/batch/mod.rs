@@ -20,6 +20,7 @@ use crate::client::Client;
 use crate::dispatch::{BatchJob, Inner};
 use crate::error::{Error, ErrorKind};
 use crate::fork::process_generation;
+use crate::observe::EventKind;
 use plan::Plan;
 
 /// Most chat ids one batch takes: more is almost certainly a mistake (a service limited to 10
@@ -65,6 +66,11 @@ pub struct Batch {
     cancel_from: Option<(usize, &'static str)>,
     total: usize,
     done: usize,
+    /// Entries handed out with an answer, and with an error.
+    with_answer: u64,
+    with_error: u64,
+    /// `batch.finished` was told.
+    told_finished: bool,
     /// The [`process_generation`] the batch was started in: its requests run only there.
     generation: u64,
 }
@@ -108,6 +114,9 @@ impl Client {
             aborted: AtomicBool::new(false),
         });
         let dispatch = self.state().dispatch.inner().clone();
+        // Told before any of its requests can start.
+        self.obs
+            .emit(EventKind::BatchStarted, |e| e.count = total as u64);
         let id = dispatch.add_batch(job.clone())?;
         Ok(Batch {
             answered: vec![false; total],
@@ -119,6 +128,9 @@ impl Client {
             cancel_from: None,
             total,
             done: 0,
+            with_answer: 0,
+            with_error: 0,
+            told_finished: false,
             generation: process_generation(),
         })
     }
@@ -156,6 +168,23 @@ impl Batch {
 
     /// The next result, waiting at most `wait` for one.
     pub fn next_timeout(&mut self, wait: Duration) -> Next {
+        let next = self.next_inner(wait);
+        match &next {
+            Next::Item(item) if item.result.is_ok() => self.with_answer += 1,
+            Next::Item(_) => self.with_error += 1,
+            Next::Done if !std::mem::replace(&mut self.told_finished, true) && !self.forked() => {
+                let (answered, failed) = (self.with_answer, self.with_error);
+                self.job.client.obs.emit(EventKind::BatchFinished, |e| {
+                    e.count = answered;
+                    e.failed = failed;
+                });
+            }
+            _ => {}
+        }
+        next
+    }
+
+    fn next_inner(&mut self, wait: Duration) -> Next {
         loop {
             if let Some(item) = self.next_made_here() {
                 self.done += 1;

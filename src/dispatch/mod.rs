@@ -7,10 +7,13 @@
 //! turn is given only when one is due in the pacing and fewer requests are on the wire than the
 //! in-flight target (`target.rs`); then a ticket's thread is woken, or a batch's next entry goes
 //! to a worker of the client's pool (`pool.rs`), which runs it and its retries. Only one thread
-//! per dispatcher, the granter, ever sleeps in the pacer; a thread finishing a request takes a
-//! turn that is already due itself, without a hand-over.
+//! per dispatcher, the granter, sleeps until a turn is due; the thread that sends takes it; a
+//! thread finishing a request takes a turn that is already due itself, without a hand-over.
 //!
-//! Backpressure: a batch gets no new request while more than [`FEW`] of its results wait for the
+//! Here: the dispatcher's state and its wake-ups. `grant.rs`: who gets a turn, a thread's wait
+//! for one, the grant. `batches.rs`: batches' entries, results, backpressure and end.
+//!
+//! Backpressure: a batch gets no new request while [`FEW`] of its results wait for the
 //! caller, nor while its requests sent and results not taken reach `max_in_flight`. Stopping a
 //! batch sends none of its entries after the stop.
 //!
@@ -18,22 +21,24 @@
 //! a stop, a shutdown); none polls, except a call whose host must look at its own signals (its
 //! stop check is asked every 50 ms).
 
+mod batches;
+mod grant;
 mod pool;
 pub(crate) mod target;
 
+use batches::BatchQueue;
+pub(crate) use batches::{BatchJob, Work};
+use grant::Given;
+pub(crate) use grant::{Grant, NoTurn};
+
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::avatar::Avatar;
-use crate::batch::plan::Plan;
-use crate::call::{Call, SLICE};
-use crate::client::Client;
-use crate::error::{Error, ErrorKind};
 use crate::pacing::Pacer;
-use target::{Load, Target};
+use target::Target;
 
 /// How many of a batch's results may wait for its caller before it gets no new request.
 pub(crate) const FEW: usize = 8;
@@ -85,39 +90,6 @@ enum Source {
     Batch(u64),
 }
 
-/// What a batch's entries need on a worker: the client (for its state and settings), the ids.
-pub(crate) struct BatchJob {
-    pub(crate) client: Arc<Client>,
-    pub(crate) plan: Arc<Plan>,
-    /// Requests in flight are interrupted, retries not waited for.
-    pub(crate) aborted: AtomicBool,
-}
-
-/// A batch as the dispatcher sees it.
-struct BatchQueue {
-    job: Arc<BatchJob>,
-    /// Where to look for the next entry to send.
-    cursor: usize,
-    retries: VecDeque<Arc<Ticket>>,
-    /// Entries sent whose results the caller has not taken yet (in flight, being retried, or
-    /// waiting in `completed`).
-    outstanding: usize,
-    /// Entries sent whose results have not come back yet.
-    running: usize,
-    completed: VecDeque<(usize, Result<Avatar, Error>)>,
-    stopped: bool,
-    /// The caller waits here for a result.
-    result_ready: Arc<Condvar>,
-}
-
-/// An entry of a batch, with its turn, for a worker.
-pub(crate) struct Work {
-    pub(crate) job: Arc<BatchJob>,
-    pub(crate) batch: u64,
-    pub(crate) index: usize,
-    pub(crate) grant: Grant,
-}
-
 struct State {
     ring: VecDeque<Source>,
     batches: HashMap<u64, BatchQueue>,
@@ -139,72 +111,6 @@ struct State {
     untaken: usize,
     /// The client was shut down, or its state dropped: nothing more is granted.
     closed: bool,
-}
-
-/// The right to have one request on the wire, from its turn until it is [`Grant::ended`]
-/// (dropped unended: it counts as an attempt that said nothing of the service's load).
-pub(crate) struct Grant {
-    id: u64,
-    at: Duration,
-    inner: Arc<Inner>,
-    /// The pacing turn itself was taken already; otherwise the thread that sends takes it,
-    /// due by then, right before sending ([`Grant::take_turn`]): the time between taking a
-    /// turn and the request leaving is what the pacing margin must cover, and a hand-over to
-    /// another thread would add a wake-up to it.
-    taken: bool,
-    ended: bool,
-}
-
-impl std::fmt::Debug for Grant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Grant").field("id", &self.id).finish()
-    }
-}
-
-/// Why no turn was had.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum NoTurn {
-    /// The call was stopped, or the client shut down.
-    Stopped,
-    /// The deadline passed first.
-    Timeout,
-}
-
-impl Grant {
-    /// Takes the pacing turn this grant stands for, if not taken yet: it is due (the granter
-    /// waited for that), so this sleeps only when another process took it first. False when
-    /// `sleep` says to stop.
-    pub(crate) fn take_turn(&mut self, sleep: impl FnMut(Duration) -> bool) -> bool {
-        if self.taken {
-            return true;
-        }
-        let ok = self.inner.pacer.acquire(sleep);
-        self.taken = true;
-        self.inner.turn_taken();
-        ok
-    }
-
-    /// The attempt that had this turn ended; `load` says what it showed of the service.
-    pub(crate) fn ended(mut self, load: Load) {
-        self.end(load);
-    }
-
-    fn end(&mut self, load: Load) {
-        if std::mem::replace(&mut self.ended, true) {
-            return;
-        }
-        if !self.taken {
-            self.taken = true;
-            self.inner.turn_taken();
-        }
-        self.inner.ended(self.id, self.at, load);
-    }
-}
-
-impl Drop for Grant {
-    fn drop(&mut self) {
-        self.end(Load::Unknown);
-    }
 }
 
 impl Dispatcher {
@@ -261,153 +167,6 @@ impl Drop for Dispatcher {
     }
 }
 
-impl State {
-    /// Whether `batch` (the batch whose entry asks for a turn to retry) was stopped: a retry
-    /// is a new request, and a stopped batch sends none.
-    fn batch_stopped(&self, batch: Option<u64>) -> bool {
-        batch
-            .and_then(|id| self.batches.get(&id))
-            .is_some_and(|b| b.stopped)
-    }
-
-    /// Whether some source could use a turn now.
-    fn anything_ready(&self) -> bool {
-        self.ring.iter().any(|s| match s {
-            Source::Call(_) => true,
-            Source::Batch(id) => self.batches.get(id).is_some_and(|b| b.ready(self.max())),
-        })
-    }
-
-    fn max(&self) -> usize {
-        self.target.max()
-    }
-
-    /// The most requests on the wire now.
-    fn limit(&self, inner: &Inner, now: Duration) -> usize {
-        let oldest = self
-            .out
-            .first()
-            .map_or(Duration::ZERO, |(at, _)| now.saturating_sub(*at));
-        self.target.limit(inner.pacer.rate_now(), oldest)
-    }
-
-    fn has_room(&self, inner: &Inner) -> bool {
-        self.in_flight < self.limit(inner, inner.now())
-    }
-
-    /// A turn is due (`taken`: and was taken): it goes to the next source in round-robin order
-    /// that can use it.
-    fn give_turn(&mut self, inner: &Arc<Inner>, taken: bool) -> Option<Given> {
-        for _ in 0..self.ring.len() {
-            let source = self.ring.pop_front()?;
-            match source {
-                Source::Call(ticket) => {
-                    self.give_ticket(inner, &ticket, taken);
-                    return Some(Given::Ticket);
-                }
-                Source::Batch(id) => {
-                    self.ring.push_back(Source::Batch(id));
-                    let max = self.max();
-                    let Some(b) = self.batches.get_mut(&id) else {
-                        continue;
-                    };
-                    if b.stopped {
-                        // Its retries give up (woken by the stop), its entries are not sent.
-                        continue;
-                    }
-                    if let Some(ticket) = b.retries.pop_front() {
-                        self.give_ticket(inner, &ticket, taken);
-                        return Some(Given::Ticket);
-                    }
-                    if !b.ready(max) {
-                        continue;
-                    }
-                    let Some(index) = b.job.plan.next_job(b.cursor) else {
-                        continue;
-                    };
-                    b.cursor = index + 1;
-                    b.outstanding += 1;
-                    b.running += 1;
-                    let job = b.job.clone();
-                    let grant = self.grant(inner, taken);
-                    return Some(Given::Work(Work {
-                        job,
-                        batch: id,
-                        index,
-                        grant,
-                    }));
-                }
-            }
-        }
-        None
-    }
-
-    /// One more request on the wire: its grant's id and time.
-    fn count_grant(&mut self, inner: &Inner) -> (u64, Duration) {
-        let id = self.next_id;
-        self.next_id += 1;
-        let at = inner.now();
-        self.in_flight += 1;
-        self.out.insert((at, id));
-        (id, at)
-    }
-
-    /// A grant whose turn is `taken` already or not (see [`Grant::take_turn`]).
-    fn grant(&mut self, inner: &Arc<Inner>, taken: bool) -> Grant {
-        let (id, at) = self.count_grant(inner);
-        if !taken {
-            self.untaken += 1;
-        }
-        Grant {
-            id,
-            at,
-            inner: inner.clone(),
-            taken,
-            ended: false,
-        }
-    }
-
-    /// The turn goes to a waiting thread, which makes its `Grant` from the ticket (and takes
-    /// the turn itself).
-    fn give_ticket(&mut self, inner: &Inner, ticket: &Ticket, taken: bool) {
-        let (id, at) = self.count_grant(inner);
-        if !taken {
-            self.untaken += 1;
-        }
-        ticket.taken.store(taken, Ordering::Relaxed);
-        ticket.at.store(
-            u64::try_from(at.as_nanos()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-        ticket.grant.store(id, Ordering::Relaxed);
-        ticket.woken.notify_one();
-    }
-}
-
-/// What a turn was given to.
-enum Given {
-    /// A waiting thread, woken.
-    Ticket,
-    /// A batch's entry, for a worker.
-    Work(Work),
-}
-
-impl BatchQueue {
-    /// Whether the batch may send a new entry (not counting retries).
-    fn ready(&self, max_in_flight: usize) -> bool {
-        !self.stopped
-            && (!self.retries.is_empty()
-                || (self.completed.len() < FEW
-                    && self.outstanding < max_in_flight
-                    && self.job.plan.next_job(self.cursor).is_some()))
-    }
-
-    /// Nothing of the batch is out any more and nothing more will be sent.
-    fn finished(&self) -> bool {
-        self.running == 0 && (self.stopped || self.job.plan.next_job(self.cursor).is_none())
-    }
-}
-
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -437,140 +196,6 @@ impl Inner {
         self.turn_due.notify_all();
         self.work_ready.notify_all();
         self.alarm.notify_all();
-    }
-
-    /// A grant's turn was taken (or never will be): the granter may give the next.
-    fn turn_taken(&self) {
-        let mut st = self.lock();
-        st.untaken = st.untaken.saturating_sub(1);
-        drop(st);
-        self.granter.notify_one();
-    }
-
-    fn ended(&self, id: u64, at: Duration, load: Load) {
-        let now = self.now();
-        let mut st = self.lock();
-        let in_flight = st.in_flight;
-        st.in_flight = in_flight.saturating_sub(1);
-        st.out.remove(&(at, id));
-        st.target
-            .ended(now.saturating_sub(at), load, in_flight, now);
-        drop(st);
-        self.granter.notify_one();
-    }
-
-    /// A turn for the calling thread: at once when nothing else waits, a turn is due and there
-    /// is room on the wire; otherwise in its round-robin place. `deadline` bounds the wait;
-    /// `call`'s stop check is asked every 50 ms if `call.polls()`, and a shutdown or an abort
-    /// wakes the wait otherwise. `batch` is the batch whose entry is retried, if any.
-    pub(crate) fn turn(
-        self: &Arc<Self>,
-        call: &Call<'_>,
-        deadline: Option<Instant>,
-        batch: Option<u64>,
-    ) -> Result<Grant, NoTurn> {
-        let mut st = self.lock();
-        if st.closed || (!call.polls() && call.should_stop()) || st.batch_stopped(batch) {
-            return Err(NoTurn::Stopped);
-        }
-        if batch.is_none() && !st.anything_ready() && st.has_room(self) {
-            // The place on the wire is held while the turn is tried for: calls made at once
-            // would otherwise all see the same last place free.
-            st.in_flight += 1;
-            drop(st);
-            let due = self.pacer.acquire(|_| false);
-            st = self.lock();
-            st.in_flight -= 1;
-            if due {
-                return Ok(st.grant(self, true));
-            }
-        }
-        let ticket = Arc::new(Ticket {
-            grant: AtomicU64::new(0),
-            at: AtomicU64::new(0),
-            taken: AtomicBool::new(false),
-            woken: Condvar::new(),
-        });
-        match batch.and_then(|id| st.batches.get_mut(&id)) {
-            Some(b) => b.retries.push_back(ticket.clone()),
-            None => st.ring.push_back(Source::Call(ticket.clone())),
-        }
-        if let Err(st) = self.wake_granter(st) {
-            drop(st);
-            self.withdraw(&ticket, batch);
-            return Err(NoTurn::Stopped);
-        }
-        let mut st = self.lock();
-        loop {
-            let id = ticket.grant.load(Ordering::Relaxed);
-            if id != 0 {
-                let at = Duration::from_nanos(ticket.at.load(Ordering::Relaxed));
-                return Ok(Grant {
-                    id,
-                    at,
-                    inner: self.clone(),
-                    taken: ticket.taken.load(Ordering::Relaxed),
-                    ended: false,
-                });
-            }
-            let stop = if call.polls() {
-                drop(st);
-                let stop = call.should_stop();
-                st = self.lock();
-                stop
-            } else {
-                call.should_stop()
-            };
-            let now = Instant::now();
-            let why = if st.closed || stop || st.batch_stopped(batch) {
-                Some(NoTurn::Stopped)
-            } else if deadline.is_some_and(|d| now >= d) {
-                Some(NoTurn::Timeout)
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                // Granted between the look above and now? Then the grant is this call's.
-                if ticket.grant.load(Ordering::Relaxed) != 0 {
-                    continue;
-                }
-                drop(st);
-                self.withdraw(&ticket, batch);
-                return Err(why);
-            }
-            let mut wait = deadline.map_or(Duration::from_secs(3600), |d| d - now);
-            if call.polls() {
-                wait = wait.min(SLICE);
-            }
-            st = ticket
-                .woken
-                .wait_timeout(st, wait)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-    }
-
-    /// Takes a ticket back. Granted meanwhile (the lock was let go between the look and
-    /// this), the grant is handed back unused.
-    fn withdraw(self: &Arc<Self>, ticket: &Arc<Ticket>, batch: Option<u64>) {
-        let mut st = self.lock();
-        remove_ticket(&mut st, ticket, batch);
-        let granted = ticket.grant.load(Ordering::Relaxed);
-        if st.ring.is_empty() {
-            self.join_idle_threads(st);
-        } else {
-            drop(st);
-            self.turn_due.notify_all();
-        }
-        if granted != 0 {
-            drop(Grant {
-                id: granted,
-                at: Duration::from_nanos(ticket.at.load(Ordering::Relaxed)),
-                inner: self.clone(),
-                taken: ticket.taken.load(Ordering::Relaxed),
-                ended: false,
-            });
-        }
     }
 
     /// Makes sure the granter runs and looks at the state again.
@@ -619,177 +244,5 @@ impl Inner {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-    }
-
-    /// Starts a batch of `job`'s entries: its id with the dispatcher. Refused only when the
-    /// granter thread cannot be started.
-    pub(crate) fn add_batch(self: &Arc<Self>, job: Arc<BatchJob>) -> Result<u64, Error> {
-        let mut st = self.lock();
-        let id = st.next_id;
-        st.next_id += 1;
-        let closed = st.closed;
-        st.batches.insert(
-            id,
-            BatchQueue {
-                job,
-                cursor: 0,
-                retries: VecDeque::new(),
-                outstanding: 0,
-                running: 0,
-                completed: VecDeque::new(),
-                stopped: closed,
-                result_ready: Arc::new(Condvar::new()),
-            },
-        );
-        st.ring.push_back(Source::Batch(id));
-        // A thread waiting for the dispatcher's threads to end (`join_idle_threads`) stops
-        // waiting: they are this batch's now.
-        self.gone.notify_all();
-        if let Err(mut st) = self.wake_granter(st) {
-            st.batches.remove(&id);
-            st.ring
-                .retain(|s| !matches!(s, Source::Batch(b) if *b == id));
-            return Err(Error::new(
-                ErrorKind::Network,
-                "cannot start a thread for the batch",
-            ));
-        }
-        Ok(id)
-    }
-
-    /// The batch sends no new entry; with `abort`, its requests in flight are interrupted too
-    /// (their threads are woken to see it).
-    pub(crate) fn stop_batch(&self, id: u64, abort: bool) {
-        let mut st = self.lock();
-        if let Some(b) = st.batches.get_mut(&id) {
-            b.stopped = true;
-            if abort {
-                b.job.aborted.store(true, Ordering::Release);
-            }
-            // Their retries are not sent after a stop: they give up.
-            for t in &b.retries {
-                t.woken.notify_all();
-            }
-            b.result_ready.notify_all();
-        }
-        drop(st);
-        if abort {
-            self.alarm.notify_all();
-        }
-    }
-
-    /// A worker's entry has its result.
-    pub(crate) fn complete(&self, batch: u64, index: usize, result: Result<Avatar, Error>) {
-        let mut st = self.lock();
-        if let Some(b) = st.batches.get_mut(&batch) {
-            b.running -= 1;
-            b.completed.push_back((index, result));
-            b.result_ready.notify_all();
-        }
-    }
-
-    /// The batch's next result, waiting up to `wait`. `Err(true)`: none will come (every
-    /// entry sent has been handed out and nothing more will be sent); `Err(false)`: none yet.
-    pub(crate) fn take_result(
-        self: &Arc<Self>,
-        batch: u64,
-        wait: Duration,
-    ) -> Result<(usize, Result<Avatar, Error>), bool> {
-        let end = Instant::now().checked_add(wait);
-        let mut st = self.lock();
-        loop {
-            let Some(b) = st.batches.get_mut(&batch) else {
-                return Err(true);
-            };
-            if let Some(r) = b.completed.pop_front() {
-                // A stopped batch (or a closed dispatcher) sends nothing more: no granter for it.
-                let was_full = !b.stopped
-                    && (b.outstanding >= self.max_in_flight || b.completed.len() + 1 >= FEW);
-                b.outstanding -= 1;
-                if was_full {
-                    // The granter may have ended meanwhile (nothing was ready for its idle
-                    // time, a caller slower than that): started again, or the batch stalls.
-                    // A thread that cannot be started is tried for again by the next result
-                    // taken while the batch is held back.
-                    let _ = self.wake_granter(st);
-                }
-                return Ok(r);
-            }
-            if b.finished() {
-                return Err(true);
-            }
-            let left = end.map_or(Duration::from_secs(3600), |e| {
-                e.saturating_duration_since(Instant::now())
-            });
-            if left.is_zero() {
-                return Err(false);
-            }
-            let cv = b.result_ready.clone();
-            st = cv
-                .wait_timeout(st, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-    }
-
-    /// Forgets a batch once nothing of it runs: waits (woken by each result) until its entries
-    /// in flight are back; their results are dropped.
-    pub(crate) fn remove_batch(&self, batch: u64) {
-        let mut st = self.lock();
-        loop {
-            let Some(b) = st.batches.get_mut(&batch) else {
-                return;
-            };
-            b.stopped = true;
-            b.completed.clear();
-            if b.running == 0 {
-                break;
-            }
-            let cv = b.result_ready.clone();
-            st = cv.wait(st).unwrap_or_else(|p| p.into_inner());
-        }
-        st.batches.remove(&batch);
-        st.ring
-            .retain(|s| !matches!(s, Source::Batch(b) if *b == batch));
-        self.join_idle_threads(st);
-    }
-
-    /// With no batch left (and, for the granter, nothing waiting at all), the dispatcher's
-    /// threads end: woken, waited for and joined, so that what ended leaves no thread behind.
-    fn join_idle_threads<'a>(&'a self, mut st: MutexGuard<'a, State>) {
-        if !st.batches.is_empty() {
-            return;
-        }
-        drop(st);
-        self.work_ready.notify_all();
-        self.granter.notify_all();
-        self.turn_due.notify_all();
-        st = self.lock();
-        while st.workers > 0 || (st.granter_running && st.ring.is_empty()) {
-            if !st.batches.is_empty() {
-                // Another thread started a batch meanwhile: the threads are its now, and
-                // waiting for them would wait for that batch to end.
-                return;
-            }
-            st = self.gone.wait(st).unwrap_or_else(|p| p.into_inner());
-        }
-        let mut ended = std::mem::take(&mut st.worker_threads);
-        if !st.granter_running {
-            ended.extend(st.granter_thread.take());
-        }
-        drop(st);
-        for handle in ended {
-            let _ = handle.join();
-        }
-    }
-}
-
-/// Takes a ticket out of its queue; the caller wakes the granter (`Inner::turn_due`), which
-/// then finds nobody waiting and takes no turn.
-fn remove_ticket(st: &mut State, ticket: &Arc<Ticket>, batch: Option<u64>) {
-    let same = |t: &Arc<Ticket>| Arc::ptr_eq(t, ticket);
-    match batch.and_then(|id| st.batches.get_mut(&id)) {
-        Some(b) => b.retries.retain(|t| !same(t)),
-        None => st.ring.retain(|s| !matches!(s, Source::Call(t) if same(t))),
     }
 }

@@ -13,9 +13,11 @@ use super::client::{
     ga_client_free, ga_client_new, ga_client_new_with_options, ga_client_shutdown, ga_get_avatar,
 };
 use super::code::*;
+use super::download::{ga_download_avatar, ga_image, ga_image_free};
 use super::error::ga_last_error_message;
 use super::options::{VERSION_SIZES, ga_client_options, ga_client_options_init, to_core};
 use super::result::{self, ga_result, ga_result_free};
+use super::stats::{GA_STATS_VERSION, ga_client_stats, ga_stats};
 use super::version::{GA_CLIENT_OPTIONS_VERSION, ga_version};
 use crate::{Avatar, Error, ErrorKind};
 
@@ -149,6 +151,20 @@ fn null_arguments_give_codes_never_crashes() {
         ga_client_shutdown(ptr::null());
         ga_result_free(ptr::null_mut());
         ga_results_free(ptr::null_mut(), 5);
+        let mut image = ptr::null_mut::<ga_image>();
+        assert_eq!(
+            ga_download_avatar(
+                ptr::null(),
+                c"https://pps.whatsapp.net/x".as_ptr(),
+                &mut image
+            ),
+            GA_NULL_ARGUMENT
+        );
+        assert_eq!(
+            ga_download_avatar(ptr::null(), c"x".as_ptr(), ptr::null_mut()),
+            GA_NULL_ARGUMENT
+        );
+        ga_image_free(ptr::null_mut());
         let mut some = [ptr::null_mut::<ga_result>(); 3];
         ga_results_free(some.as_mut_ptr(), some.len());
     }
@@ -156,7 +172,7 @@ fn null_arguments_give_codes_never_crashes() {
 
 #[test]
 fn static_strings() {
-    for code in (0..=GA_CANCELLED).chain([GA_CANCELLED + 1, u32::MAX]) {
+    for code in (0..=GA_EXPIRED).chain([GA_EXPIRED + 1, u32::MAX]) {
         // SAFETY: static NUL-terminated strings.
         let s = unsafe { CStr::from_ptr(ga_code_str(code)) };
         assert!(!s.to_bytes().is_empty());
@@ -175,6 +191,7 @@ fn results_own_their_strings() {
         reason: Some("bad request data".into()),
         http_status: 200,
         attempts: 2,
+        expires_at: None,
     };
     let ok = result::from_avatar(avatar);
     let failed =
@@ -255,10 +272,43 @@ fn refused_chat_ids_through_a_client() {
             assert_eq!((**r).code, want);
         }
         ga_results_free(out.as_mut_ptr(), 4);
+        // Links refused before anything is sent: *image_out is NULL whatever it held.
+        for (url, want) in [
+            (c"".as_ptr(), GA_INVALID_ARGUMENT),
+            (
+                c"http://pps.whatsapp.net/x.jpg".as_ptr(),
+                GA_INVALID_ARGUMENT,
+            ),
+            (c"https://evil.example/x.jpg".as_ptr(), GA_INVALID_ARGUMENT),
+            (c"https://pps.whatsapp.net/x.jpg?oe=1".as_ptr(), GA_EXPIRED),
+            (c"\xff".as_ptr(), GA_INVALID_ARGUMENT),
+            (ptr::null(), GA_NULL_ARGUMENT),
+        ] {
+            let mut image = ptr::NonNull::<ga_image>::dangling().as_ptr();
+            assert_eq!(ga_download_avatar(client, url, &mut image), want);
+            assert!(image.is_null());
+            assert!(!last_error().is_empty());
+        }
         ga_client_shutdown(client);
         let r = ga_get_avatar(client, c"1@c.us".as_ptr());
         assert_eq!((*r).code, GA_CANCELLED);
         ga_result_free(r);
+        // The counters, into a block of exactly the struct's size: refused ids were no calls,
+        // the cancelled one was, and nothing was sent.
+        let block = Block::new(std::mem::size_of::<ga_stats>());
+        let stats = block.ptr.cast::<ga_stats>();
+        assert_eq!(ga_client_stats(client, stats, GA_STATS_VERSION), GA_OK);
+        let s = &*stats;
+        assert_eq!((s.version, s.calls, s.attempts), (GA_STATS_VERSION, 1, 0));
+        assert_eq!(s.results[GA_CANCELLED as usize], 1);
+        assert_eq!(
+            ga_client_stats(client, ptr::null_mut(), 1),
+            GA_NULL_ARGUMENT
+        );
+        assert_eq!(ga_client_stats(ptr::null(), stats, 1), GA_NULL_ARGUMENT);
+        assert_eq!(ga_client_stats(client, stats, 0), GA_INVALID_ARGUMENT);
+        assert_eq!(ga_client_stats(client, stats, 2), GA_INVALID_ARGUMENT);
+        drop(block);
         ga_client_free(client);
     }
 }

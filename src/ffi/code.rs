@@ -50,6 +50,9 @@ pub const GA_PANIC: ga_code = 16;
 /// The call was stopped before it had an answer: `ga_client_shutdown` was called on its client,
 /// before or during the call.
 pub const GA_CANCELLED: ga_code = 17;
+/// A picture's link has expired (`ga_download_avatar`): its `oe=` time is past, so it was not
+/// even asked, or the CDN answered 403, 404 or 410. Ask `ga_get_avatar` again for a new link.
+pub const GA_EXPIRED: ga_code = 18;
 
 pub(crate) fn from_kind(kind: ErrorKind) -> ga_code {
     kind.info().c_code
@@ -93,6 +96,7 @@ mod tests {
             ErrorKind::BadResponse,
             ErrorKind::BodyTooLarge,
             ErrorKind::Cancelled,
+            ErrorKind::Expired,
         ] {
             // SAFETY: ga_code_str returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(ga_code_str(from_kind(kind))) };

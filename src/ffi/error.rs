@@ -23,8 +23,8 @@ pub(crate) fn set_last(message: Option<&str>) {
     let _ = LAST.try_with(|last| *last.borrow_mut() = stored);
 }
 
-/// Why the last `ga_client_new`, `ga_client_new_with_options` or `ga_client_options_init` called
-/// on this thread failed: it names the argument or option and the reason, and never contains
+/// Why the last `ga_client_new`, `ga_client_new_with_options`, `ga_client_options_init` or
+/// `ga_download_avatar` called on this thread failed: it names the argument or option and the reason, and never contains
 /// the token. `""` (never NULL) when that call succeeded or none was made on this thread: a
 /// successful call clears the message. The string belongs to the library and stays valid until
 /// the next of those calls on the same thread; other threads have their own.

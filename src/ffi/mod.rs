@@ -7,9 +7,12 @@
 pub mod batch;
 pub mod client;
 pub mod code;
+pub mod download;
 pub mod error;
+pub mod event;
 pub mod options;
 pub mod result;
+pub mod stats;
 pub mod version;
 
 mod boundary;

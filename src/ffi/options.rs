@@ -7,7 +7,7 @@
 //! (whose length is `GA_CLIENT_OPTIONS_VERSION`, so that the version must be raised with it),
 //! and read it in `to_core`.
 
-use std::ffi::{c_char, c_uint};
+use std::ffi::{c_char, c_uint, c_void};
 use std::mem::{MaybeUninit, offset_of, size_of};
 use std::path::PathBuf;
 use std::ptr;
@@ -15,11 +15,12 @@ use std::time::Duration;
 
 use super::boundary::non_null;
 use super::code::ga_code;
+use super::event::{self, GA_LEVEL_INFO, ga_event_callback};
 use super::version::GA_CLIENT_OPTIONS_VERSION;
 use super::{ArgError, guard_recorded, opt_str_arg};
 use crate::options::{
-    DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RETRIES,
-    DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS,
+    DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DOWNLOAD_BYTES,
+    DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT_PER_SEC, DEFAULT_TIMEOUT_MS,
 };
 use crate::{Options, Pacing};
 
@@ -75,6 +76,25 @@ pub struct ga_client_options {
     /// `connect_timeout_ms`. When Redis fails later, calls go on under host pacing
     /// (`ga_client_pacing` says `"host"`) and Redis is tried again every few seconds.
     pub pacing: *const c_char,
+    // ---- version 4: picture downloads (`ga_download_avatar`) ----
+    /// Version 4. Largest picture `ga_download_avatar` reads (default 5 MiB; 1 to 67108864,
+    /// 64 MiB); a larger one is `GA_BODY_TOO_LARGE`.
+    pub max_download_bytes: u64,
+    /// Version 4. NULL or `""`: pictures only from hosts under `whatsapp.net`. Else a
+    /// comma-separated list of more hosts (bare names or IP addresses, no scheme or port), each
+    /// allowing itself and every name under it, e.g. `"cdn.example.com,127.0.0.1"`. Redirects
+    /// are held to the same list; only `https` is ever used.
+    pub download_hosts: *const c_char,
+    // ---- version 4, continued: events (`ga_event`) ----
+    /// Version 4. Called with each event of the client at `event_min_level` or above; NULL
+    /// (the default): no events, at the cost of one atomic load per event site. See
+    /// `ga_event_callback` for the thread it runs on and what it may do.
+    pub on_event: ga_event_callback,
+    /// Version 4. Handed to `on_event` as it is (default NULL).
+    pub on_event_user: *mut c_void,
+    /// Version 4. The least level given to `on_event`: `GA_LEVEL_DEBUG`, `GA_LEVEL_INFO` (the
+    /// default) or `GA_LEVEL_WARNING`; another value is `GA_INVALID_ARGUMENT`.
+    pub event_min_level: u32,
 }
 
 /// Every field's default; `version` is replaced by the caller's.
@@ -92,6 +112,11 @@ const DEFAULTS: ga_client_options = ga_client_options {
     allow_insecure_http: false,
     max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     pacing: ptr::null(),
+    max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
+    download_hosts: ptr::null(),
+    on_event: None,
+    on_event_user: ptr::null_mut(),
+    event_min_level: GA_LEVEL_INFO,
 };
 
 /// How many bytes of the struct each version has, version 1 first: up to the end of that
@@ -104,6 +129,8 @@ pub(crate) const VERSION_SIZES: [usize; GA_CLIENT_OPTIONS_VERSION as usize] = [
     offset_of!(ga_client_options, max_in_flight) + size_of::<u32>(),
     // 3
     offset_of!(ga_client_options, pacing) + size_of::<*const c_char>(),
+    // 4
+    offset_of!(ga_client_options, event_min_level) + size_of::<u32>(),
 ];
 
 /// The size of `version`'s struct, or why `version` is refused. `name` is the argument or field
@@ -211,6 +238,16 @@ pub(crate) unsafe fn to_core(options: *const ga_client_options) -> Result<Option
         Some(name) => Pacing::parse(name)
             .map_err(|e| ArgError::invalid(format!("options.{}", e.message())))?,
     };
+    // SAFETY: as above; NULL or a NUL-terminated string by the caller's contract.
+    let max_download_bytes = unsafe { (*o).max_download_bytes };
+    let download_hosts = unsafe { opt_str_arg((*o).download_hosts, "options.download_hosts") }?
+        .map(host_list)
+        .unwrap_or_default();
+    // SAFETY: as above; a function pointer or NULL, and any pointer, by the caller's contract.
+    let (on_event, user, min_level) =
+        unsafe { ((*o).on_event, (*o).on_event_user, (*o).event_min_level) };
+    let min_level = event::level(min_level)?;
+    let observer = on_event.map(|cb| event::observer(cb, user, min_level));
     Ok(Options {
         api_url: api_url.map(str::to_string),
         timeout: Duration::from_millis(timeout_ms.into()),
@@ -224,7 +261,20 @@ pub(crate) unsafe fn to_core(options: *const ga_client_options) -> Result<Option
         allow_insecure_http: insecure,
         max_in_flight,
         pacing,
+        download_hosts,
+        max_download_bytes,
+        observer,
     })
+}
+
+/// `"a.example, b.example"` as its entries; empty entries (`""`, a trailing comma) are none.
+/// Each entry is checked by the core.
+fn host_list(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,8 +7,10 @@ use std::ptr;
 use super::code::{GA_OK, ga_code};
 use crate::{Avatar, Error};
 
-/// The outcome of `ga_get_avatar`. Fields may only ever be appended. Every string lives until
-/// `ga_result_free`.
+/// The outcome of `ga_get_avatar`. Fields may only ever be appended: the library allocates every
+/// `ga_result` and the caller only reads one through a pointer, so a program built against an
+/// older header, which knows fewer fields, reads a newer library's results correctly. Every
+/// string lives until `ga_result_free`.
 #[repr(C)]
 pub struct ga_result {
     /// `GA_OK` when the service gave a GetAvatar answer, else why not.
@@ -27,6 +29,11 @@ pub struct ga_result {
     pub message: *const c_char,
     /// HTTP attempts made (1 + retries); 0 when nothing was sent.
     pub attempts: u32,
+    /// Since 0.3.0 (appended after `attempts`). When `url_avatar` stops working, in Unix seconds
+    /// (UTC): its `oe=` parameter, a hexadecimal Unix time on WhatsApp's CDN. 0 when the URL has
+    /// none (or no URL, or a failure). `ga_download_avatar` refuses a link past it with
+    /// `GA_EXPIRED` without asking the CDN.
+    pub expires_at: i64,
 }
 
 /// The allocation behind a `ga_result *`: the public struct first, so the two pointers are the
@@ -67,6 +74,7 @@ fn blank(code: ga_code) -> ga_result {
         reason: ptr::null(),
         message: ptr::null(),
         attempts: 0,
+        expires_at: 0,
     }
 }
 
@@ -76,6 +84,7 @@ pub(crate) fn from_avatar(a: Avatar) -> *mut ga_result {
     public.exists_whatsapp = tri(a.exists_whatsapp);
     public.available = tri(a.available);
     public.attempts = a.attempts;
+    public.expires_at = a.expires_at.map_or(0, crate::avatar::unix_seconds);
     into_raw(Owned {
         public,
         url_avatar: c_string(&a.url_avatar),

@@ -231,6 +231,12 @@ impl Pacer {
         Duration::from_nanos(self.interval)
     }
 
+    /// Requests per second the client is configured for now (0: off), less during a
+    /// slow-down (of the local turns; Redis keeps its own): what the counters report.
+    pub(crate) fn rate_in_force(&self) -> f64 {
+        (1.0 + MARGIN) * self.rate_now()
+    }
+
     /// Turns per second now: the rate, less a slow-down after a 429 (0 when pacing is off).
     pub(crate) fn rate_now(&self) -> f64 {
         if self.interval == 0 {

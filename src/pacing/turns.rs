@@ -185,6 +185,7 @@ impl Turns {
         self.changed_at.store(now, Ordering::Release);
         self.pause_until
             .fetch_max(now.saturating_add(CLEAR_WINDOW), Ordering::AcqRel);
+        crate::observe::current(|o| o.slowed_down(share_of(self.share.load(Ordering::Acquire))));
     }
 
     /// The share in force at `now`: a step of the rate comes back every [`RECOVER_EVERY`] without
@@ -206,6 +207,7 @@ impl Turns {
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
                     Some((share_of(s) + RECOVER_STEP).min(FULL))
                 });
+            crate::observe::current(|o| o.recovered(share_of(self.share.load(Ordering::Acquire))));
         }
         share_of(self.share.load(Ordering::Acquire))
     }

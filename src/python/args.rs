@@ -188,6 +188,30 @@ impl<'py> Keywords<'py> {
             .transpose()
     }
 
+    /// A list or tuple of `str` (a lone `str` is refused: it would be taken letter by letter).
+    pub(crate) fn str_list(&self, name: &str) -> PyResult<Vec<String>> {
+        let Some(v) = self.take(name)? else {
+            return Ok(Vec::new());
+        };
+        let wrong = || {
+            PyTypeError::new_err(format!(
+                "{name} must be a list or tuple of str, not {}",
+                type_name(&v)
+            ))
+        };
+        let items: Vec<Bound<'py, PyAny>> = if let Ok(l) = v.cast::<pyo3::types::PyList>() {
+            l.iter().collect()
+        } else if let Ok(t) = v.cast::<pyo3::types::PyTuple>() {
+            t.iter().collect()
+        } else {
+            return Err(wrong());
+        };
+        items
+            .iter()
+            .map(|item| str_arg(self.py, item, &format!("each entry of {name}")))
+            .collect()
+    }
+
     /// A `str` or `os.PathLike` path.
     pub(crate) fn path(&self, name: &str) -> PyResult<Option<PathBuf>> {
         self.take(name)?

@@ -11,28 +11,36 @@ use crate::Avatar;
 /// the newer one (`urlAvatar`, `available`). A field the answer did not carry, or carried as
 /// null, is None. `to_dict()` gives the answer back with the service's own keys.
 ///
+/// `expires_at` is read from `url_avatar` (its `oe=` parameter), so it is not a seventh field.
+///
 /// Immutable; equal and hashable by value (all six fields). It pickles and copies, so it can
 /// come back from a `concurrent.futures.ProcessPoolExecutor` or `multiprocessing` worker.
-#[pyclass(name = "Avatar", module = "greenapi", frozen, eq, hash, get_all)]
+#[pyclass(name = "Avatar", module = "greenapi", frozen, eq, hash)]
 #[derive(PartialEq, Eq, Hash)]
 pub(crate) struct PyAvatar {
     /// True when the number has a WhatsApp account, False when it has none (the service is
     /// known to say False wrongly for some accounts without a photo). None when the answer did
     /// not say: the newer answer shape (groups, `@lid`) never does.
+    #[pyo3(get)]
     exists_whatsapp: Option<bool>,
     /// False when the contact's privacy settings hide the avatar, True when they do not. None
     /// when the answer did not say: the older answer shape (`@c.us`) never does.
+    #[pyo3(get)]
     available: Option<bool>,
     /// Link to the picture on pps.whatsapp.net (it expires: see its `oe=` parameter); `""`
     /// when there is no avatar, it is hidden, or there is no account.
+    #[pyo3(get)]
     url_avatar: String,
     /// Why the service could not check, e.g. "bad request data" (a malformed chat id) or "get
     /// avatar timeout limit exceeded"; None when it could. These answers are HTTP 200 too.
+    #[pyo3(get)]
     reason: Option<String>,
     /// The HTTP status of the answer: always 200 (any other status raises a GreenApiError).
+    #[pyo3(get)]
     http_status: u16,
     /// HTTP attempts made for this answer: 1, plus the retries it took (see the Client's
     /// `max_retries`).
+    #[pyo3(get)]
     attempts: u32,
 }
 
@@ -46,6 +54,13 @@ impl From<Avatar> for PyAvatar {
             http_status: a.http_status,
             attempts: a.attempts,
         }
+    }
+}
+
+impl PyAvatar {
+    /// `url_avatar`, for the download calls.
+    pub(crate) fn url(&self) -> &str {
+        &self.url_avatar
     }
 }
 
@@ -72,6 +87,23 @@ impl PyAvatar {
             http_status,
             attempts,
         }
+    }
+
+    /// When the link stops working, as an aware UTC `datetime`: the `oe=` parameter of
+    /// `url_avatar` (a hexadecimal Unix time on WhatsApp's CDN); None when the URL has none.
+    /// `download_avatar` raises ExpiredError for a link past it without asking the CDN.
+    #[getter]
+    fn expires_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(t) = crate::link_expiry(&self.url_avatar) else {
+            return Ok(None);
+        };
+        let datetime = py.import("datetime")?;
+        let utc = datetime.getattr("timezone")?.getattr("utc")?;
+        let secs = crate::avatar::unix_seconds(t);
+        datetime
+            .getattr("datetime")?
+            .call_method1("fromtimestamp", (secs, utc))
+            .map(Some)
     }
 
     /// The answer as a dict with the service's own keys: `urlAvatar` always; `existsWhatsapp`,

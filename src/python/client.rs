@@ -9,9 +9,10 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use super::args::{Keywords, id_arg, str_arg};
 use super::avatar::PyAvatar;
 use super::batch::{self, PyAvatarIterator, PyCancelToken};
+use super::download;
 use super::errors::invalid;
 use super::{on_main_thread, run_core};
-use crate::{Client, Options, Pacing};
+use crate::{Client, Observer, Options, Pacing};
 
 /// A GetAvatar client for one instance.
 ///
@@ -73,6 +74,13 @@ use crate::{Client, Options, Pacing};
 ///     client connects when it is made: an unreachable Redis raises TransportError, a bad URL
 ///     or refused credentials InvalidArgumentError (never showing the password); when Redis
 ///     fails later, calls go on under 'host' pacing and Redis is tried again every few seconds.
+/// download_hosts=()
+///     More hosts download_avatar() may fetch pictures from, besides whatsapp.net (and every
+///     host under it): a list or tuple of bare host names or IP addresses, each allowing itself
+///     and every name under it. Redirects are held to the same list; only https is used.
+/// max_download_bytes=5242880
+///     Largest picture download_avatar() reads, in bytes (1 to 67108864, 64 MiB; 5242880 is
+///     5 MiB); a larger one raises BadResponseError with code "body_too_large".
 ///
 /// Raises greenapi.InvalidArgumentError (also a ValueError) for a refused value and TypeError
 /// for a value of the wrong type. Nothing is sent until get_avatar() is called.
@@ -85,6 +93,8 @@ use crate::{Client, Options, Pacing};
 pub(crate) struct PyClient {
     /// Shared with the worker threads of a batch.
     pub(crate) inner: Arc<Client>,
+    /// Its events' way to the `greenapi` logger, whose level is read again at every call.
+    observer: Observer,
 }
 
 #[pymethods]
@@ -94,7 +104,7 @@ impl PyClient {
     // also means the default.
     #[new]
     #[pyo3(
-        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False, max_in_flight=64, pacing='host')"
+        text_signature = "(id_instance, api_token_instance, *, api_url=None, timeout=30.0, connect_timeout=10.0, max_retries=2, rate_limit=10.0, user_agent=None, ca_file=None, proxy=None, max_body_bytes=1048576, allow_insecure_http=False, max_in_flight=64, pacing='host', download_hosts=(), max_download_bytes=5242880)"
     )]
     #[pyo3(signature = (id_instance, api_token_instance, **options))]
     fn new(
@@ -103,17 +113,21 @@ impl PyClient {
         api_token_instance: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClient> {
-        let (id_instance, token, options) = resolve(py, id_instance, api_token_instance, options)?;
+        let (id_instance, token, mut options) =
+            resolve(py, id_instance, api_token_instance, options)?;
+        let observer = super::logging::observer(py);
+        options.observer = Some(observer.clone());
         let inner = run_core(py, || Client::with_options(&id_instance, &token, &options))?;
         Ok(PyClient {
             inner: Arc::new(inner),
+            observer,
         })
     }
 
     /// The arguments of `Client(...)` as the Client would take them, the token left out:
     /// `(id_instance, (api_url, timeout_ns, connect_timeout_ns, max_retries, rate_limit,
     /// user_agent, ca_file, proxy, max_body_bytes, allow_insecure_http, max_in_flight,
-    /// pacing))`, so
+    /// pacing), (download_hosts, max_download_bytes))`, so
     /// that `timeout=30` and `timeout=30.0` (or None, or leaving it out) give the same tuple.
     /// Raises what `Client(...)` raises for an argument of the wrong type; the values' ranges
     /// are checked by `Client(...)` only. For `greenapi.get_avatar`'s cache of clients.
@@ -145,7 +159,9 @@ impl PyClient {
             o.max_in_flight,
             o.pacing.cache_key(),
         );
-        (id_instance, values).into_pyobject(py)
+        // A tuple of their own: pyo3 converts tuples of at most 12.
+        let downloads = (PyTuple::new(py, &o.download_hosts)?, o.max_download_bytes);
+        (id_instance, values, downloads).into_pyobject(py)
     }
 
     /// Asks the service for the avatar of `chat_id` and returns an `Avatar`.
@@ -186,6 +202,62 @@ impl PyClient {
         self.call(py, chat_id, Some(token.get()))
     }
 
+    /// Downloads the picture of `avatar` (an Avatar, or its url_avatar as a str) and returns
+    /// its bytes: JPEG, PNG or WebP, checked by Content-Type and first bytes.
+    ///
+    /// Only https, to hosts under whatsapp.net or in download_hosts (redirects too, at most 3);
+    /// never the token nor any header of the GetAvatar call; a connection pool of its own, not
+    /// paced by rate_limit (at most max_in_flight downloads at once). Raises ExpiredError for a
+    /// link past its expires_at (not even asked) or one the CDN answers 403, 404 or 410 for:
+    /// ask get_avatar again. BadResponseError when it is not a picture (the message says what
+    /// came), code "body_too_large" past max_download_bytes, InvalidArgumentError for an empty
+    /// link (no avatar) or a host not allowed; network errors as get_avatar (retried). Ctrl-C
+    /// and close() stop it as they stop get_avatar.
+    fn download_avatar<'py>(
+        &self,
+        py: Python<'py>,
+        avatar: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        download::download(py, &self.inner, avatar, None)
+    }
+
+    /// Downloads the picture as download_avatar() does and saves it as `path` plus the
+    /// extension of its type (`avatars/79001234567@c.us` becomes `avatars/79001234567@c.us.jpg`;
+    /// greenapi.file_stem(chat_id) makes a safe name). Returns the pathlib.Path written.
+    ///
+    /// Written to a temporary file in the same directory, flushed, then renamed into place:
+    /// the final name never holds half a picture, and a symlink waiting there is replaced,
+    /// never followed. The directory must exist.
+    fn save_avatar<'py>(
+        &self,
+        py: Python<'py>,
+        avatar: &Bound<'py, PyAny>,
+        path: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        download::save(py, &self.inner, avatar, path, None)
+    }
+
+    /// download_avatar() also ended (CancelledError) by `token.cancel()`; for AsyncClient.
+    fn _download_avatar_until<'py>(
+        &self,
+        py: Python<'py>,
+        avatar: &Bound<'py, PyAny>,
+        token: &Bound<'py, PyCancelToken>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        download::download(py, &self.inner, avatar, Some(token.get()))
+    }
+
+    /// save_avatar() also ended (CancelledError) by `token.cancel()`; for AsyncClient.
+    fn _save_avatar_until<'py>(
+        &self,
+        py: Python<'py>,
+        avatar: &Bound<'py, PyAny>,
+        path: &Bound<'py, PyAny>,
+        token: &Bound<'py, PyCancelToken>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        download::save(py, &self.inner, avatar, path, Some(token.get()))
+    }
+
     /// Asks for the avatars of many chats at once and returns a list with one entry per chat
     /// id, in the order given: the `Avatar`, or the `GreenApiError` instance (not raised) that
     /// says why there is none.
@@ -215,6 +287,7 @@ impl PyClient {
         chat_ids: &Bound<'py, PyAny>,
         progress: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
+        super::logging::refresh(py, &self.observer);
         batch::get_avatars(py, &self.inner, chat_ids, progress)
     }
 
@@ -233,6 +306,7 @@ impl PyClient {
         py: Python<'_>,
         chat_ids: &Bound<'_, PyAny>,
     ) -> PyResult<PyAvatarIterator> {
+        super::logging::refresh(py, &self.observer);
         batch::iter_avatars(py, &self.inner, chat_ids)
     }
 
@@ -244,6 +318,13 @@ impl PyClient {
             client.shutdown();
             Ok(())
         })
+    }
+
+    /// What this client did so far, as a `greenapi.Stats` (frozen): calls, attempts, retries,
+    /// answers and failures by code, 429s, pacing waits (seconds), connections, TLS handshakes,
+    /// bytes, requests in flight now and the rate in force now. Cheap: a few atomic loads.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        super::logging::stats(py, &self.inner.stats())
     }
 
     /// Whether `close()` was called.
@@ -320,6 +401,8 @@ fn resolve(
     let given = Keywords::new(py, options)?;
     let defaults = Options::default();
     let options = Options {
+        // Set by `Client(...)`: the cache key of `_resolved` leaves it out.
+        observer: None,
         api_url: given.opt_str("api_url")?,
         timeout: given.secs("timeout", defaults.timeout)?,
         connect_timeout: given.secs("connect_timeout", defaults.connect_timeout)?,
@@ -349,6 +432,10 @@ fn resolve(
             None => defaults.pacing,
             Some(name) => Pacing::parse(&name).map_err(|e| invalid(py, e.message()))?,
         },
+        download_hosts: given.str_list("download_hosts")?,
+        max_download_bytes: given
+            .uint("max_download_bytes")?
+            .unwrap_or(defaults.max_download_bytes),
     };
     given.finish("Client()")?;
     Ok((id_instance, token, options))
@@ -363,6 +450,7 @@ impl PyClient {
         token: Option<&PyCancelToken>,
     ) -> PyResult<PyAvatar> {
         let chat_id = str_arg(py, chat_id, "chat_id")?;
+        super::logging::refresh(py, &self.observer);
         let client = &self.inner;
         // While the call waits (for the network, a retry, its turn in the pacing) it asks
         // Python every 50 ms whether a signal arrived, so that Ctrl-C (or any handler's

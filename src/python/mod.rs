@@ -12,7 +12,9 @@ mod args;
 mod avatar;
 mod batch;
 mod client;
+mod download;
 mod errors;
+mod logging;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -79,6 +81,15 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
     })
 }
 
+/// A file name for `chat_id`'s picture, without the extension: every character but ASCII
+/// letters, digits and `@ . _ + -` becomes `_`, a leading `.` too, cut at 100 bytes; never empty
+/// (`79001234567@c.us` stays as it is). For `Client.save_avatar(avatar, directory /
+/// file_stem(chat_id))`.
+#[pyfunction]
+fn file_stem(chat_id: &str) -> String {
+    crate::file_stem(chat_id)
+}
+
 /// `greenapi._native`: the compiled part of the `greenapi` package.
 #[pymodule(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -87,6 +98,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<batch::PyAvatarIterator>()?;
     m.add_class::<batch::PyCancelToken>()?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(file_stem, m)?)?;
     m.add("__version__", crate::VERSION)?;
     Ok(())
 }

@@ -12,6 +12,7 @@
 #define V1_END (offsetof(ga_client_options, allow_insecure_http) + sizeof(bool))
 #define V2_END (offsetof(ga_client_options, max_in_flight) + sizeof(uint32_t))
 #define V3_END (offsetof(ga_client_options, pacing) + sizeof(const char *))
+#define V4_END (offsetof(ga_client_options, event_min_level) + sizeof(uint32_t))
 
 static int all_bytes(const void *p, size_t from, size_t to, unsigned char want)
 {
@@ -48,7 +49,7 @@ int main(void)
     const char *url = ga_test_url();
     ga_client_options o;
 
-    CHECK(GA_CLIENT_OPTIONS_VERSION == 3);
+    CHECK(GA_CLIENT_OPTIONS_VERSION == 4);
     CHECK(ga_client_options_init(NULL, GA_CLIENT_OPTIONS_VERSION) == GA_NULL_ARGUMENT);
 
     init_refused(0, "version 0");
@@ -62,14 +63,24 @@ int main(void)
     CHECK(o.api_url == NULL);
     CHECK(o.max_body_bytes == 1024u * 1024u);
     CHECK(o.allow_insecure_http == false);
-    CHECK(o.max_in_flight == 8);
+    CHECK(o.max_in_flight == 64);
     CHECK(o.pacing == NULL);
-    CHECKF(all_bytes(&o, V3_END, sizeof o, 0xa5), "bytes after pacing written");
+    CHECK(o.max_download_bytes == 5u * 1024u * 1024u);
+    CHECK(o.download_hosts == NULL);
+    CHECK(o.on_event == NULL && o.on_event_user == NULL);
+    CHECK(o.event_min_level == GA_LEVEL_INFO);
+    CHECKF(all_bytes(&o, V4_END, sizeof o, 0xa5), "bytes after event_min_level written");
+
+    /* version 3 as such: nothing of version 4 written */
+    memset(&o, 0xa5, sizeof o);
+    CHECK(ga_client_options_init(&o, 3) == GA_OK);
+    CHECK(o.version == 3 && o.pacing == NULL);
+    CHECKF(all_bytes(&o, V3_END, sizeof o, 0xa5), "version 3 init wrote version 4's fields");
 
     /* version 2 as such: nothing of version 3 written */
     memset(&o, 0xa5, sizeof o);
     CHECK(ga_client_options_init(&o, 2) == GA_OK);
-    CHECK(o.version == 2 && o.max_in_flight == 8);
+    CHECK(o.version == 2 && o.max_in_flight == 64);
     CHECKF(all_bytes(&o, V2_END, sizeof o, 0xa5), "version 2 init wrote version 3's field");
 
     /* version 1 as such, the size a program built against the version 1 header has */

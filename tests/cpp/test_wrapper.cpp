@@ -99,7 +99,7 @@ void test_version_and_defaults()
     CHECK(o.max_body_bytes == c.max_body_bytes);
     CHECK(o.allow_insecure_http == c.allow_insecure_http);
     CHECK(o.max_in_flight == c.max_in_flight);
-    CHECK(o.max_in_flight == 8 && o.timeout_ms == 30000);
+    CHECK(o.max_in_flight == 64 && o.timeout_ms == 30000);
 }
 
 void test_refused_at_creation()
@@ -336,6 +336,54 @@ void test_shutdown()
     CHECK(r.size() == ids.size() && cancelled > 0 && cancelled < ids.size());
 }
 
+// The event handler: told of a retried call in order, an exception it throws dropped and
+// counted, never thrown from the call; stats() from the C counters.
+void test_events_and_stats()
+{
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> seen;
+    greenapi::Options o = standin_options();
+    o.max_retries = 2;
+    o.event_min_level = GA_LEVEL_DEBUG;
+    o.on_event = [&](const ga_event &e) {
+        if (e.kind == GA_EVENT_REQUEST_ANSWERED || e.kind == GA_EVENT_RETRY) {
+            seen.emplace_back(e.kind, e.status);
+        }
+    };
+    greenapi::Client client(ID, TOKEN, o);
+    CHECK(client.get_avatar("flaky503-cpp@c.us").exists_whatsapp == true);
+    CHECK(seen.size() == 3);
+    if (seen.size() == 3) {
+        CHECK(seen[0] == std::make_pair(std::uint32_t{GA_EVENT_REQUEST_ANSWERED}, 503u));
+        CHECK(seen[1] == std::make_pair(std::uint32_t{GA_EVENT_RETRY}, 503u));
+        CHECK(seen[2] == std::make_pair(std::uint32_t{GA_EVENT_REQUEST_ANSWERED}, 200u));
+    }
+    ga_stats s = client.stats();
+    CHECK(s.calls == 1 && s.attempts == 2 && s.retries == 1 && s.results[GA_OK] == 1);
+    CHECK(s.handler_failures == 0);
+
+    greenapi::Options t = standin_options();
+    t.event_min_level = GA_LEVEL_DEBUG;
+    t.on_event = [](const ga_event &) { throw std::runtime_error("handler bug"); };
+    greenapi::Client throwing(ID, TOKEN, t);
+    bool threw = false;
+    try {
+        CHECK(throwing.get_avatar("79001234567").exists_whatsapp == true);
+        std::vector<greenapi::Result> r = throwing.get_avatars({"79001234567", "noavatar@c.us"});
+        CHECK(r.size() == 2 && r[0].ok() && r[1].ok());
+    } catch (...) {
+        threw = true;
+    }
+    CHECK(!threw);
+    // Two events at least per call (sent, answered), each one thrown and counted.
+    CHECK(throwing.stats().handler_failures >= 6);
+    // Moved, the handler goes with the client.
+    greenapi::Client moved(std::move(throwing));
+    CHECK(moved.get_avatar("79001234567").exists_whatsapp == true);
+    CHECK(moved.stats().handler_failures >= 8);
+    auto e = error_of([&] { throwing.stats(); });
+    CHECK(e && e->code() == GA_NULL_ARGUMENT);
+}
+
 } // namespace
 
 int main()
@@ -348,6 +396,7 @@ int main()
     test_batch_progress();
     test_moves();
     test_shutdown();
+    test_events_and_stats();
     std::printf("test_wrapper: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }

@@ -5,6 +5,7 @@ Python 3 standard library only. HTTP/1.1 with keep-alive, one thread per connect
 
     python3 tests/standin/server.py [--host 127.0.0.1] [--port 0] [--port-file PATH]
                                     [--token TOKEN] [--strict-limit N] [--verbose]
+                                    [--cdn-base URL]
 
 It binds, writes the chosen port to --port-file (atomically: temp file, then rename) and prints
 ``PORT <n>`` on stdout, then serves until killed (SIGTERM and SIGINT exit cleanly).
@@ -25,6 +26,12 @@ Routes
                          when N others arrived within the second before it gets 429 (no
                          Retry-After), counting every arrival, refused ones included, in a
                          sliding window (no fixed one-second buckets to hide in)
+  --cdn-base URL          picture links point at the CDN stand-in (tests/standin/cdn.py) at URL:
+                         ``URL/avatar/<chat id>.jpg?oe=<hex Unix time a week ahead>`` instead
+                         of pps.whatsapp.net; and then ``expiredlink-<x>@c.us`` answers a
+                         link whose oe= is an hour past, ``cdnfault-<route>-<x>@c.us`` a link
+                         to that CDN route (expired, html, huge, mislabelled, reset, gone).
+                         Without it, links are the fixed pps.whatsapp.net ones.
   POST /__reset_stats    zeroes the counters; max_in_flight counts only the requests that
                          arrive after it (a slow answer still running from before is left out)
 
@@ -50,6 +57,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -70,7 +78,21 @@ MAX_SLOW_MS = 120_000
 GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
+EXPIRED_LINK = re.compile(r"^expiredlink-[0-9A-Za-z]*@c\.us$")
+CDN_FAULT = re.compile(r"^cdnfault-(expired|html|huge|mislabelled|reset|gone)-[0-9A-Za-z]*@c\.us$")
+WEEK = 7 * 24 * 3600
+
+# Set by --cdn-base: where picture links point.
+CDN_BASE: str | None = None
+
+
+def cdn_link(path: str, expires_in: int) -> str:
+    return f"{CDN_BASE}{path}?oh=stand-in&oe={int(time.time()) + expires_in:X}"
+
+
 def avatar_url(chat_id: str) -> str:
+    if CDN_BASE:
+        return cdn_link(f"/avatar/{urllib.parse.quote(chat_id)}.jpg", WEEK)
     return f"https://pps.whatsapp.net/v/stand-in/{chat_id}.jpg"
 
 
@@ -284,6 +306,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(older(chat_id))
         elif NEWER.match(chat_id):
             self.send_json({"urlAvatar": avatar_url(chat_id), "available": True})
+        elif CDN_BASE and EXPIRED_LINK.match(chat_id):
+            self.send_json({"existsWhatsapp": True,
+                            "urlAvatar": cdn_link(f"/avatar/{chat_id}.jpg", -3600)})
+        elif CDN_BASE and (f := CDN_FAULT.match(chat_id)):
+            self.send_json({"existsWhatsapp": True, "urlAvatar": cdn_link(f"/{f[1]}", WEEK)})
         elif chat_id == "noavatar@c.us":
             self.send_json({"existsWhatsapp": False, "urlAvatar": ""})
         elif chat_id == "hidden@lid":
@@ -428,10 +455,14 @@ def main(argv=None) -> int:
     p.add_argument("--delay-ms", type=int, default=0, metavar="MS",
                    help="answer every GetAvatar request after MS milliseconds")
     p.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    p.add_argument("--cdn-base", metavar="URL",
+                   help="picture links point at the CDN stand-in at URL (tests/standin/cdn.py)")
     p.add_argument("--self-check", action="store_true", help="run a quick self test and exit")
     args = p.parse_args(argv)
     if args.self_check:
         return self_check()
+    global CDN_BASE
+    CDN_BASE = args.cdn_base.rstrip("/") if args.cdn_base else None
 
     def stop(signum, frame):
         raise SystemExit(0)

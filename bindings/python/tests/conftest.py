@@ -181,3 +181,103 @@ def pacing_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d.mkdir(mode=0o700)
     monkeypatch.setenv("GREENAPI_RUNTIME_DIR", str(d))
     return d
+
+
+CDN = ROOT / "tests" / "standin" / "cdn.py"
+
+
+def _start(args: list, port_file: Path, what: str) -> "subprocess.Popen[bytes]":
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not port_file.exists():
+        if proc.poll() is not None:
+            pytest.fail(f"the {what} exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the {what} did not write its port file within 30 s")
+        time.sleep(0.02)
+    return proc
+
+
+def _stop(proc: "subprocess.Popen[bytes]") -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class Cdn:
+    """The CDN stand-in (tests/standin/cdn.py): its URL, the CA to trust, its request log."""
+
+    def __init__(self, url: str, ca_file: Path, log: Path) -> None:
+        self.url = url
+        self.ca_file = ca_file
+        self.log = log
+
+    def stats(self) -> Dict[str, Any]:
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=str(self.ca_file))
+        with urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx)
+        ).open(self.url + "/__stats", timeout=10) as r:
+            return json.loads(r.read())
+
+    def reset(self) -> None:
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=str(self.ca_file))
+        urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx)
+        ).open(self.url + "/__reset_stats", timeout=10).read()
+
+    def requests(self) -> list:
+        """Every request the CDN received: ``{"line": ..., "headers": [[name, value], ...]}``."""
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line]
+
+
+@pytest.fixture(scope="session")
+def cdn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cdn]:
+    """The CDN stand-in on a free loopback port, with a CA of its own."""
+    d = tmp_path_factory.mktemp("cdn")
+    proc = _start([sys.executable, str(CDN), "--cert-dir", str(d / "certs"), "--port-file",
+                   str(d / "port"), "--log", str(d / "log")], d / "port", "CDN stand-in")
+    try:
+        port = int((d / "port").read_text().strip())
+        yield Cdn(f"https://127.0.0.1:{port}", d / "certs" / "ca.pem", d / "log")
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def cdn_standin(tmp_path_factory: pytest.TempPathFactory, cdn: Cdn) -> Iterator[str]:
+    """A GetAvatar stand-in of its own whose picture links point at the CDN stand-in."""
+    port_file = tmp_path_factory.mktemp("cdn-standin") / "port"
+    proc = _start([sys.executable, str(SERVER), "--port-file", str(port_file), "--token", TOKEN,
+                   "--cdn-base", cdn.url], port_file, "stand-in server")
+    try:
+        yield f"http://127.0.0.1:{int(port_file.read_text().strip())}"
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def cdn_client(cdn_standin: str, cdn: Cdn) -> Callable[..., Any]:
+    """A greenapi.Client for the CDN stand-ins: its CA trusted, 127.0.0.1 an allowed host."""
+    import greenapi
+
+    def make(**options: Any) -> greenapi.Client:
+        options.setdefault("api_url", cdn_standin)
+        options.setdefault("proxy", "")
+        options.setdefault("rate_limit", 0)
+        options.setdefault("max_retries", 1)
+        options.setdefault("pacing", "process")
+        options.setdefault("ca_file", cdn.ca_file)
+        options.setdefault("download_hosts", ["127.0.0.1"])
+        return greenapi.Client(ID_INSTANCE, TOKEN, **options)
+
+    return make

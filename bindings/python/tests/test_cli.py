@@ -86,7 +86,8 @@ def test_avatars_reads_a_file_skipping_blank_lines_and_comments(standin: str, tm
     )
     r = greenapi("avatars", str(ids), "--rate-limit", "0", env=env_for(standin))
     assert r.returncode == 0, r.stderr
-    assert r.stderr == ""  # not a terminal: no progress bar
+    # Not a terminal: no progress bar, only the summary.
+    assert r.stderr.startswith("greenapi: 4 ids, 4 answered, 0 failed") and r.stderr.count("\n") == 1
     got = by_id(json_lines(r.stdout))
     assert got == {
         "79001234567": {
@@ -484,7 +485,7 @@ def test_progress_bar_on_a_terminal(standin: str) -> None:
 def test_no_progress_bar_when_stderr_is_not_a_terminal(standin: str) -> None:
     r = greenapi("avatars", env=env_for(standin), stdin="79001234567\n79001234568\n")
     assert r.returncode == 0
-    assert r.stderr == ""
+    assert r.stderr.startswith("greenapi: 2 ids, 2 answered") and r.stderr.count("\n") == 1
 
 
 # ---- the README's "Command line" snippet --------------------------------------------------
@@ -546,3 +547,22 @@ def test_cli_passes_mypy_strict(tmp_path: Path) -> None:
     package = Path(greenapi.__file__).parent
     r = mypy(tmp_path, "--strict", package / "_cli.py", package / "__main__.py")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_readme_cli_observe_snippet_runs(standin: str, tmp_path: Path) -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"<!-- example-cli-observe -->\s*```sh\n(.*?)```\s*<!-- /example-cli-observe -->", text, re.S)
+    assert m, "README.md has no <!-- example-cli-observe --> block"
+    env = env_for(standin)
+    env["PATH"] = f"{SCRIPT.parent}{os.pathsep}{env.get('PATH', '')}"
+    r = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", m.group(1)],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stderr.splitlines()
+    assert any(line.startswith("greenapi: info retry: attempt 1 failed (server_error)") for line in lines), lines
+    assert lines[-1].startswith("greenapi: 3 ids, 2 answered, 1 failed (not_found 1), 0 429s, 1 retries, ")
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["calls"] == 3 and stats["retries"] == 1
+    assert TOKEN not in r.stdout + r.stderr

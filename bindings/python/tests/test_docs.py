@@ -25,6 +25,8 @@ OPTIONS = {
     "allow_insecure_http": ["False", "http://"],
     "max_in_flight": ["64", "1 to 256", "batch", "AsyncClient", "latency"],
     "pacing": ["'host'", "'process'", "id_instance", "process", "GREENAPI_RUNTIME_DIR"],
+    "download_hosts": ["whatsapp.net", "list or tuple", "redirects", "https"],
+    "max_download_bytes": ["5242880", "bytes", "64 MiB", "body_too_large"],
 }
 
 

@@ -41,6 +41,7 @@ def test_hierarchy():
         g.BadResponseError,
         g.HttpStatusError,
         g.BadRequestError,
+        g.ExpiredError,
     ):
         assert issubclass(cls, g.GreenApiError), cls
         assert not issubclass(cls, ValueError), cls

@@ -53,7 +53,7 @@ def readme_defaults() -> Dict[str, str]:
 
 def test_help_stub_and_readme_name_the_same_options_with_the_same_defaults():
     expected = signature_defaults()
-    assert len(expected) == 12, expected
+    assert len(expected) == 14, expected
     assert help_defaults() == expected
     assert stub_defaults() == expected
     assert readme_defaults() == expected

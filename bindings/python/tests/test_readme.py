@@ -85,3 +85,14 @@ def test_readme_python_asyncio_snippet_runs(standin: str) -> None:
         "['Avatar', 'InvalidArgumentError']",
     ]
     assert sorted(lines[2:]) == ["120650379300963@lid True", "79001234567 True"]
+
+
+def test_readme_python_observe_snippet_runs(standin: str) -> None:
+    out = run_snippet(readme_block("example-python-observe"), standin)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["1 2 1 1 {}"]
+    # logging.basicConfig at INFO: the retry shows, no request of a good answer does.
+    lines = out.stderr.splitlines()
+    assert any(line.startswith("INFO greenapi retry: attempt 1 failed (server_error)") for line in lines), lines
+    assert not any("request.sent" in line for line in lines), lines
+    assert TOKEN not in out.stderr

@@ -7,14 +7,19 @@ into an Avatar. No 16-character piece of the token may show in str, repr, args o
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
+import sys
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Iterator, List, Tuple
 
 import pytest
 
 import greenapi
-from conftest import ID_INSTANCE, serving
+from conftest import ID_INSTANCE, redis_server, serving
 
 TOKEN = "sweepTOKENd75b3a66374942c5b3c019c698abc2067e151558"
 STATUSES = [301, 302, 307, 400, 401, 403, 404, 418, 429, 466, 499, 500, 502, 503, 504, 599]
@@ -87,8 +92,16 @@ def shown(exc: BaseException) -> str:
     )
 
 
+def record_text(r: logging.LogRecord) -> str:
+    """A log record as any formatter could show it: its message and every attribute."""
+    return r.getMessage() + " " + repr(sorted(r.__dict__.items(), key=lambda kv: kv[0]))
+
+
 @pytest.mark.parametrize("case", range(COUNT))
-def test_no_exception_or_repr_holds_the_token(echo_url: str, case: int) -> None:
+def test_no_exception_or_repr_holds_the_token(
+    echo_url: str, case: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="greenapi")
     client = greenapi.Client(ID_INSTANCE, TOKEN, api_url=echo_url, proxy="", rate_limit=0, max_retries=0)
     assert_clean(repr(client), "Client repr")
     try:
@@ -97,3 +110,62 @@ def test_no_exception_or_repr_holds_the_token(echo_url: str, case: int) -> None:
         assert_clean(shown(e), f"case {case}")
     else:
         assert_clean(repr(avatar) + str(avatar) + repr(avatar.to_dict()), f"case {case}")
+    assert_clean(repr(client.stats()), f"stats, case {case}")
+    del client
+    records = [r for r in caplog.records if r.name == "greenapi"]
+    assert len(records) >= 2, "request sent and answered, at least"
+    for r in records:
+        assert_clean(record_text(r), f"log record, case {case}")
+
+
+PROXY_PASSWORD = "proxyPASSWORD0123456789abcdefXYZ"
+
+
+def test_the_command_lines_vv_output_holds_no_token_nor_proxy_password(echo_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
+    env.update(GREEN_API_ID_INSTANCE=ID_INSTANCE, GREEN_API_TOKEN=TOKEN, GREEN_API_URL=echo_url)
+    ids = "".join(f"{case}@c.us\n" for case in range(COUNT))
+    stats = tmp_path / "stats.json"
+    script = Path(sys.executable).parent / "greenapi"
+    port = echo_url.rsplit(":", 1)[1]
+    for extra in (["--proxy", ""], ["--proxy", f"http://user:{PROXY_PASSWORD}@127.0.0.1:{port}"]):
+        r = subprocess.run(
+            [str(script), "avatars", "-vv", "--stats", str(stats), "--rate-limit", "0", "--max-retries", "1", *extra],
+            input=ids, capture_output=True, text=True, env=env, timeout=120,
+        )
+        assert r.returncode == 1, r.stderr[-2000:]
+        lines = r.stderr.splitlines()
+        assert sum("request.answered" in line for line in lines) >= COUNT, r.stderr[-2000:]
+        for text, what in ((r.stdout, "stdout"), (r.stderr, "-vv stderr"), (stats.read_text(), "--stats")):
+            assert_clean(text, what)
+            assert PROXY_PASSWORD[:16] not in text and PROXY_PASSWORD[-16:] not in text, what
+
+
+REDIS_PASSWORD = "redisPASSWORD0123456789abcdefXYZ"
+
+
+def test_redis_paced_logs_and_stats_hold_no_redis_password(
+    echo_url: str, pacing_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="greenapi")
+    with redis_server("--requirepass", REDIS_PASSWORD) as port:
+        client = greenapi.Client(
+            ID_INSTANCE, TOKEN, api_url=echo_url, proxy="", max_retries=0, rate_limit=100,
+            pacing=f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}",
+        )
+        assert client.pacing == "redis"
+        for case in range(3):
+            try:
+                client.get_avatar(f"{case}@c.us")
+            except greenapi.GreenApiError:
+                pass
+    # Redis gone: the next call says so (pacing.switched), and goes on under host pacing.
+    try:
+        client.get_avatar("0@c.us")
+    except greenapi.GreenApiError:
+        pass
+    text = "\n".join(record_text(r) for r in caplog.records) + repr(client.stats())
+    assert "pacing.switched" in text
+    for i in range(len(REDIS_PASSWORD) - 15):
+        assert REDIS_PASSWORD[i : i + 16] not in text
+    assert_clean(text, "Redis-paced records")

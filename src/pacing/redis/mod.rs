@@ -198,12 +198,16 @@ impl Shared {
     }
 
     fn worked(&self) {
-        self.up.store(true, Ordering::Release);
+        if !self.up.swap(true, Ordering::AcqRel) {
+            crate::observe::current(|o| o.pacing_switched("redis"));
+        }
         self.backoff.store(nanos(RETRY_FIRST), Ordering::Release);
     }
 
     fn failed(&self) {
-        self.up.store(false, Ordering::Release);
+        if self.up.swap(false, Ordering::AcqRel) {
+            crate::observe::current(|o| o.pacing_switched("host"));
+        }
         let backoff = self.backoff.load(Ordering::Acquire);
         self.retry_at
             .store(now_ns().saturating_add(backoff), Ordering::Release);

@@ -7,6 +7,6 @@
 #define FROZEN_VERSION 2
 #define FROZEN_SIZE (offsetof(ga_client_options, max_in_flight) + sizeof(uint32_t))
 #define FROZEN_NAME "test_options_v2"
-#define FROZEN_MORE_CHECKS(o) CHECK((o)->max_in_flight == 8)
+#define FROZEN_MORE_CHECKS(o) CHECK((o)->max_in_flight == 64)
 
 #include "frozen_options.inc"

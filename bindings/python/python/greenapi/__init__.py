@@ -25,17 +25,20 @@ release the GIL, so threads sharing one Client run in parallel.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Tuple, Union
 
 from ._async import AsyncAvatarIterator, AsyncClient
+from ._download import SavedAvatar, SavedAvatarIterator, iter_saved_avatars
 from ._errors import (
     AuthError,
     BadRequestError,
     BadResponseError,
     CancelledError,
+    ExpiredError,
     GreenApiError,
     HttpStatusError,
     InvalidArgumentError,
@@ -46,7 +49,12 @@ from ._errors import (
     TimeoutError,
     TransportError,
 )
-from ._native import Avatar, AvatarIterator, Client, __version__
+from ._native import Avatar, AvatarIterator, Client, __version__, file_stem
+from ._stats import Stats
+
+# Events go to this logger (see the README, "Observing it"): nothing is shown unless the host
+# configures logging, and nothing at INFO for every request.
+logging.getLogger("greenapi").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     # Type checkers only: ClientOptions exists in the stub alone, and Unpack needs Python 3.11.
@@ -58,10 +66,15 @@ __all__ = [
     "__version__",
     "Avatar",
     "Client",
+    "Stats",
     "AvatarIterator",
     "AsyncClient",
     "AsyncAvatarIterator",
     "get_avatar",
+    "file_stem",
+    "iter_saved_avatars",
+    "SavedAvatar",
+    "SavedAvatarIterator",
     "GreenApiError",
     "InvalidArgumentError",
     "TransportError",
@@ -75,6 +88,7 @@ __all__ = [
     "HttpStatusError",
     "BadResponseError",
     "CancelledError",
+    "ExpiredError",
 ]
 
 

@@ -16,6 +16,7 @@ import inspect
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Tuple, Type, Union
 
@@ -260,18 +261,39 @@ class AsyncClient:
         The call waits on a worker thread, not the loop. Cancelling the awaiting task cancels
         the request (not sent yet: never sent; in flight: interrupted within 50 ms).
         """
+        return await self._on_worker(self._client.get_avatar, self._client._get_avatar_until, chat_id)
+
+    async def download_avatar(self, avatar: Union[Avatar, str]) -> bytes:
+        """Downloads the picture of ``avatar`` (an :class:`~greenapi.Avatar` or its
+        ``url_avatar``) and returns its bytes; see :meth:`greenapi.Client.download_avatar` for
+        the rules and the errors (:class:`~greenapi.ExpiredError`: ask again). Waits on a
+        worker thread; cancelling the awaiting task interrupts the download."""
+        return await self._on_worker(
+            self._client.download_avatar, self._client._download_avatar_until, avatar
+        )
+
+    async def save_avatar(self, avatar: Union[Avatar, str], path: Union[str, "os.PathLike[str]"]) -> Path:
+        """Downloads the picture and saves it as ``path`` plus its type's extension, atomically
+        (see :meth:`greenapi.Client.save_avatar`); returns the path written. Waits on a worker
+        thread; cancelling the awaiting task interrupts the download (nothing is left behind)."""
+        return await self._on_worker(
+            self._client.save_avatar, self._client._save_avatar_until, avatar, path
+        )
+
+    async def _on_worker(self, direct: Callable[..., Any], until: Callable[..., Any], *args: Any) -> Any:
+        """``until(*args, token)`` on a worker thread, cancelled with the awaiting task;
+        ``direct(*args)`` once closed (the native call refuses at once, with the right
+        exception)."""
         pool = self._workers()
         if pool is None:
-            # Closed: the native call refuses at once, with the right exception.
-            return self._client.get_avatar(chat_id)
+            return direct(*args)
         token = CancelToken()
         try:
-            future = asyncio.get_running_loop().run_in_executor(
-                pool, self._client._get_avatar_until, chat_id, token
-            )
+            # The token goes last, after the call's own arguments.
+            future = asyncio.get_running_loop().run_in_executor(pool, lambda: until(*args, token))
         except RuntimeError:
             # aclose() shut the threads down meanwhile.
-            return self._client.get_avatar(chat_id)
+            return direct(*args)
         try:
             return await future
         except BaseException:

@@ -1,7 +1,8 @@
 """The ``greenapi`` command line (also ``python -m greenapi``).
 
-    greenapi avatars [FILE|-] [--output FILE [--resume]] [--format json|csv] [client options]
-    greenapi avatar CHAT_ID [--format json|csv] [client options]
+    greenapi avatars [FILE|-] [--output FILE [--resume]] [--download DIR] [--format json|csv]
+                     [client options]
+    greenapi avatar CHAT_ID [--download DIR] [--format json|csv] [client options]
 
 Chat ids are read one per line (blank lines and lines starting with ``#`` skipped); one record
 per chat id is written as its result completes, flushed at once, so nothing finished is lost
@@ -16,6 +17,7 @@ import codecs
 import csv
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -23,8 +25,9 @@ import signal
 import sys
 import time
 from types import FrameType
-from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
+from ._download import SavedAvatar, iter_saved_avatars, normalized
 from ._errors import GreenApiError
 from ._native import Avatar, AvatarIterator, Client, __version__
 
@@ -49,6 +52,10 @@ DEFAULT_RATE_LIMIT = 10.0
 MIN_SAMPLES = 10
 
 CSV_COLUMNS = ["chatId", "existsWhatsapp", "available", "urlAvatar", "reason", "error", "httpStatus", "message"]
+# With --download, two more: the picture's file name in DIR, or why there is none.
+PICTURE_COLUMNS = ["picture", "pictureMissing"]
+# Records whose picture is not there but need not be asked again on --resume.
+FINAL_MISSING = ("no_avatar", "hidden")
 
 Record = Dict[str, Any]
 Result = Union[Avatar, GreenApiError]
@@ -61,6 +68,8 @@ environment:
                          option for it: a command line is visible to every user)
   GREEN_API_URL          its apiUrl (default https://api.green-api.com)
   GREEN_API_PACING       the default of --pacing
+  GREEN_API_CA_FILE      the default of --ca-file
+  GREEN_API_DOWNLOAD_HOSTS  the default of --download-host (comma-separated)
   https_proxy, ALL_PROXY, NO_PROXY  used when --proxy is not given
 
 exit status:
@@ -75,7 +84,8 @@ exit status:
 AVATARS_DESCRIPTION = """\
 Asks for the avatar of every chat id in FILE (or stdin), one per line (UTF-8;
 blank lines and lines starting with # skipped; a BOM at the start of a line is
-dropped). Paced to --rate-limit, with up to --max-in-flight requests at once."""
+dropped). Paced to --rate-limit, with as many requests at once as keep that
+pace (at most --max-in-flight)."""
 
 AVATARS_EPILOG = (
     """\
@@ -91,6 +101,15 @@ terminal.
 
 Ctrl-C or SIGTERM stops the run with every finished line written; run again
 with --resume to ask only the chat ids without an answer.
+
+With --download DIR each picture is saved into DIR as its link arrives (named
+after the chat id, the extension after its type: 79001234567@c.us.jpg),
+GetAvatar still paced, the downloads alongside. Each record gets "picture"
+(the file name in DIR) or "pictureMissing": no_avatar, hidden, expired (asked
+again once, expired again), refused (not a picture, too large, host not
+allowed) or error. A picture is written to a temporary file and renamed, so a
+killed run never leaves half of one. --resume then also asks again the chat
+ids whose picture is missing from DIR.
 
 """
     + ENVIRONMENT
@@ -136,16 +155,23 @@ def _client_options_parser() -> argparse.ArgumentParser:
         g.add_argument("--rate-limit", type=float, metavar="PER_SECOND",
                        help="requests per second (default 10, the service's limit; 0: no pacing)"),
         g.add_argument("--max-in-flight", type=int, metavar="N",
-                       help="requests in flight at once (default 8; 1 to 256)"),
+                       help="most requests in flight at once (default 64; 1 to 256; under pacing, "
+                            "as many as keep the pace)"),
         g.add_argument("--proxy", metavar="URL",
                        help='proxy URL (http:// or https://); "" for none (default: from the environment)'),
-        g.add_argument("--ca-file", metavar="PEM",
+        g.add_argument("--ca-file", metavar="PEM", default=os.environ.get("GREEN_API_CA_FILE") or None,
                        help="PEM file of root certificates trusted in addition to the built-in ones"),
         g.add_argument("--user-agent", metavar="TEXT", help="User-Agent header (default greenapi/<version>)"),
         g.add_argument("--max-body-bytes", type=int, metavar="BYTES",
                        help="largest response body read (default 1048576)"),
         g.add_argument("--allow-insecure-http", action="store_true", default=None,
                        help="allow http:// to a host that is not loopback"),
+        g.add_argument("--download-host", dest="download_hosts", action="append", metavar="HOST",
+                       default=[h for h in os.environ.get("GREEN_API_DOWNLOAD_HOSTS", "").split(",") if h] or None,
+                       help="with --download: a host pictures may come from besides whatsapp.net "
+                            "(again for more)"),
+        g.add_argument("--max-download-bytes", type=int, metavar="BYTES",
+                       help="with --download: largest picture read (default 5242880)"),
         g.add_argument("--pacing", metavar="HOW", default=os.environ.get("GREEN_API_PACING") or None,
                        help="host (default): share the rate with every client of the instance "
                             "on this machine; process: pace alone; redis://[user:password@]host"
@@ -153,8 +179,15 @@ def _client_options_parser() -> argparse.ArgumentParser:
                             "GREEN_API_PACING, not on a command line every user can see)"),
     ]
     p.set_defaults(client_options=[action.dest for action in options])
+    p.add_argument("--download", metavar="DIR",
+                   help="save each picture into DIR (made if missing) as its link arrives")
     p.add_argument("--format", choices=["json", "csv"], default="json",
                    help="json: one object per line (default); csv: a header, then one row per chat id")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="-v: one line per event at info and above (retries, pauses, slow-downs) "
+                        "on stderr; -vv: every request and connection too")
+    p.add_argument("--stats", metavar="FILE",
+                   help="at the end, write the client's counters to FILE as JSON (-: stderr)")
     return p
 
 
@@ -205,6 +238,7 @@ def _user_names(args: argparse.Namespace) -> Dict[str, str]:
         api_token_instance="GREEN_API_TOKEN",
         api_url="GREEN_API_URL",
         rate_limit_per_sec="--rate-limit",
+        download_hosts="--download-host",
     )
     if os.environ.get("GREEN_API_PACING") and args.pacing == os.environ["GREEN_API_PACING"]:
         names["pacing"] = "--pacing (GREEN_API_PACING)"
@@ -245,17 +279,22 @@ def _client(args: argparse.Namespace) -> Client:
 # ---- records ----------------------------------------------------------------------------------
 
 
-def _record(chat_id: str, result: Result) -> Record:
+def _record(chat_id: str, result: Result, saved: Optional[SavedAvatar] = None) -> Record:
     if isinstance(result, GreenApiError):
-        return {"chatId": chat_id,
-                "error": {"code": result.code, "httpStatus": result.http_status, "message": str(result)}}
-    return {
-        "chatId": chat_id,
-        "existsWhatsapp": result.exists_whatsapp,
-        "available": result.available,
-        "urlAvatar": result.url_avatar,
-        "reason": result.reason,
-    }
+        record: Record = {"chatId": chat_id,
+                          "error": {"code": result.code, "httpStatus": result.http_status, "message": str(result)}}
+    else:
+        record = {
+            "chatId": chat_id,
+            "existsWhatsapp": result.exists_whatsapp,
+            "available": result.available,
+            "urlAvatar": result.url_avatar,
+            "reason": result.reason,
+        }
+    if saved is not None:
+        record["picture"] = saved.path.name if saved.path is not None else None
+        record["pictureMissing"] = saved.missing
+    return record
 
 
 # A cell starting so is run as a formula by a spreadsheet (OWASP, "CSV injection"); ' is in the
@@ -281,22 +320,24 @@ def _csv_text(cell: str) -> str:
     return cell[1:] if cell.startswith("'") else cell
 
 
-def _csv_row(record: Record) -> List[str]:
+def _csv_row(record: Record, columns: List[str]) -> List[str]:
     error = record.get("error") or {}
     flat = dict(record, error=error.get("code"), httpStatus=error.get("httpStatus"), message=error.get("message"))
-    return [_csv_cell(flat.get(column)) for column in CSV_COLUMNS]
+    return [_csv_cell(flat.get(column)) for column in columns]
 
 
 class Writer:
     """Writes records one per line, each flushed at once, as JSON lines or CSV, to ``stream``
     (called ``name`` in messages)."""
 
-    def __init__(self, stream: IO[str], name: str, fmt: str, header: bool) -> None:
+    def __init__(self, stream: IO[str], name: str, fmt: str, header: bool,
+                 columns: List[str] = CSV_COLUMNS) -> None:
         self._stream = stream
         self._name = name
         self._fmt = fmt
+        self._columns = columns
         if fmt == "csv" and header:
-            self._write_csv(CSV_COLUMNS)
+            self._write_csv(columns)
 
     def _write_csv(self, row: List[str]) -> None:
         line = io.StringIO()
@@ -315,7 +356,7 @@ class Writer:
 
     def write(self, record: Record) -> None:
         if self._fmt == "csv":
-            self._write_csv(_csv_row(record))
+            self._write_csv(_csv_row(record, self._columns))
         else:
             self._emit(json.dumps(record) + "\n")
 
@@ -348,7 +389,8 @@ def _complete_csv(data: bytes) -> int:
             end = pos
 
 
-def _answered(text: str, fmt: str) -> Set[str]:
+def _answered(text: str, fmt: str, columns: List[str] = CSV_COLUMNS,
+              complete: Callable[[Record], bool] = lambda record: True) -> Set[str]:
     """The chat ids that have an answer (not an error) in the complete records of an output file.
     Records are read as they were written: CSV by the csv module (a cell may hold any character
     but a bare "\\n"), JSON split on "\\n" only (str.splitlines() splits on U+2028 and more)."""
@@ -356,27 +398,33 @@ def _answered(text: str, fmt: str) -> Set[str]:
     if fmt == "csv":
         for row in csv.reader(io.StringIO(text, newline="")):
             # A row with too few or too many cells is not one this program wrote whole.
-            if len(row) == len(CSV_COLUMNS) and row[0] and not row[CSV_COLUMNS.index("error")]:
-                done.add(_csv_text(row[0]))
+            if len(row) == len(columns) and row[0] and not row[columns.index("error")]:
+                record = {name: (_csv_text(cell) or None) for name, cell in zip(columns, row)}
+                if complete(record):
+                    done.add(_csv_text(row[0]))
         return done
     for line in text.split("\n"):
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and isinstance(record.get("chatId"), str) and "error" not in record:
-            done.add(record["chatId"])
+        if not isinstance(record, dict):
+            continue
+        chat_id = record.get("chatId")
+        if isinstance(chat_id, str) and "error" not in record and complete(record):
+            done.add(chat_id)
     return done
 
 
-def _looks_like(first_line: str, fmt: str) -> bool:
+def _looks_like(first_line: str, fmt: str, columns: List[str] = CSV_COLUMNS) -> bool:
     """Whether the first line of an output file is one this program writes in ``fmt``."""
     if fmt == "csv":
-        return first_line.rstrip("\r\n") == ",".join(CSV_COLUMNS)
+        return first_line.rstrip("\r\n") == ",".join(columns)
     return first_line.lstrip().startswith("{")
 
 
-def _open_for_resume(path: str, fmt: str) -> Tuple[IO[str], Set[str], bool]:
+def _open_for_resume(path: str, fmt: str, columns: List[str] = CSV_COLUMNS,
+                     complete: Callable[[Record], bool] = lambda record: True) -> Tuple[IO[str], Set[str], bool]:
     """Opens an output file to append to: (file, chat ids answered in it, whether it is empty).
 
     A last record without its end was cut short by a kill in the middle of a write: it is
@@ -388,10 +436,11 @@ def _open_for_resume(path: str, fmt: str) -> Tuple[IO[str], Set[str], bool]:
         if end < len(data):
             f.truncate(end)
     text = data[:end].decode("utf-8", errors="replace")
-    if text and not _looks_like(text[: text.find("\n") + 1], fmt):
-        raise UsageError(f"{path} is not {fmt} output of {PROG}; --resume continues a file of the same --format")
+    if text and not _looks_like(text[: text.find("\n") + 1], fmt, columns):
+        raise UsageError(f"{path} is not {fmt} output of {PROG}; --resume continues a file of the same "
+                         "--format (and --download or not)")
     stream = open(path, "a", encoding="utf-8", newline="")
-    return stream, _answered(text, fmt), end == 0
+    return stream, _answered(text, fmt, columns, complete), end == 0
 
 
 def _utf8_stdout() -> IO[str]:
@@ -447,11 +496,7 @@ def _key(chat_id: str) -> str:
     """The chat id as the library asks it (its normalize_chat_id): a phone number, optionally
     after "+", is digits@c.us; any other id is itself. Never coarser than the library's, so
     that two ids with one key are the same chat; a refused id is its own key."""
-    if "@" not in chat_id:
-        digits = chat_id[1:] if chat_id.startswith("+") else chat_id
-        if digits.isascii() and digits.isdigit():
-            return digits + "@c.us"
-    return chat_id
+    return normalized(chat_id)
 
 
 # ---- the progress bar -------------------------------------------------------------------------
@@ -568,19 +613,112 @@ class Signals:
         self._batch._cancel()
 
 
+def _download_dir(args: argparse.Namespace) -> Optional[str]:
+    """The --download directory, made if missing; None without --download."""
+    directory: Optional[str] = args.download
+    if directory is None:
+        return None
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot make --download {directory}: {e.strerror or e}") from None
+    return directory
+
+
+def _batches(client: Client, asks: List[str], directory: Optional[str]
+             ) -> Tuple[Any, Iterator[Tuple[str, Result, Optional[SavedAvatar]]]]:
+    """The batch of one chunk and the ``(chat_id, result, saved)`` it yields; with a directory,
+    pictures are saved alongside (``saved`` is their SavedAvatar, else None)."""
+    if directory is None:
+        batch = client.iter_avatars(asks)
+        return batch, ((chat_id, result, None) for chat_id, result in batch)
+    saving = iter_saved_avatars(client, asks, directory)
+    return saving, ((s.chat_id, s.result, s) for s in saving)
+
+
+class _EventLines(logging.Handler):
+    """One line per event on stderr: ``greenapi: <level> <message>`` (the message is made
+    from the event's fields alone: never a token or password)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"{PROG}: {record.levelname.lower()} {record.getMessage()}\n")
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001 - a log line must never end the run
+            self.handleError(record)
+
+
+def _verbose(args: argparse.Namespace) -> Callable[[], None]:
+    """Sends the library's events to stderr as -v / -vv ask; returns what undoes it."""
+    if not args.verbose:
+        return lambda: None
+    logger = logging.getLogger("greenapi")
+    handler = _EventLines()
+    before = logger.level
+    logger.setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO)
+    logger.addHandler(handler)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
+
+    return undo
+
+
+def _write_stats(args: argparse.Namespace, client: Client) -> None:
+    """--stats FILE: the client's counters as one JSON object."""
+    if not args.stats:
+        return
+    text = json.dumps(client.stats().as_dict(), sort_keys=True) + "\n"
+    if args.stats == "-":
+        sys.stderr.write(text)
+        return
+    try:
+        with open(args.stats, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise OutputError(args.stats, e) from None
+
+
+def _summary(ids: int, client: Client, elapsed: float) -> str:
+    """The end-of-run line: ids, answered, failed by kind, 429s, retries, time, rate."""
+    s = client.stats()
+    failed = sum(s.failed.values())
+    kinds = ", ".join(f"{code} {n}" for code, n in sorted(s.failed.items()))
+    rate = s.answered / elapsed if elapsed > 0 else 0.0
+    return (
+        f"{PROG}: {ids} ids, {s.answered} answered, {failed} failed"
+        + (f" ({kinds})" if kinds else "")
+        + f", {s.responses_429} 429s, {s.retries} retries, {elapsed:.1f} s, {rate:.1f} avatars/s"
+    )
+
+
 def _avatars(args: argparse.Namespace, signals: Signals) -> int:
     to_stdout = args.output in (None, "-")
     if args.resume and to_stdout:
         raise UsageError("--resume needs --output FILE (the file to continue; - is stdout)")
     chat_ids = _read_chat_ids(args.file)
     client = _client(args)
+    directory = _download_dir(args)
+    columns = CSV_COLUMNS + PICTURE_COLUMNS if directory is not None else CSV_COLUMNS
+
+    def complete(record: Record) -> bool:
+        # With --download a record is done when its picture is in the directory, or there is
+        # none to fetch (no avatar, hidden).
+        if directory is None:
+            return True
+        picture = record.get("picture")
+        if isinstance(picture, str) and picture:
+            return os.path.isfile(os.path.join(directory, picture))
+        return record.get("pictureMissing") in FINAL_MISSING
+
     answered: Set[str] = set()
     name = "stdout" if to_stdout else args.output
     try:
         if to_stdout:
             out, empty = _utf8_stdout(), True
         elif args.resume:
-            out, answered, empty = _open_for_resume(args.output, args.format)
+            out, answered, empty = _open_for_resume(args.output, args.format, columns, complete)
         else:
             out, empty = open(args.output, "w", encoding="utf-8", newline=""), True
     except OSError as e:
@@ -598,27 +736,28 @@ def _avatars(args: argparse.Namespace, signals: Signals) -> int:
             copies[key] = []
             asks.append(chat_id)
     failed = done = requests = 0
+    started = time.monotonic()
     left = len(asks)
     failing = True
     rate = DEFAULT_RATE_LIMIT if args.rate_limit is None else args.rate_limit
     with client:
         try:
-            writer = Writer(out, name, args.format, header=empty)
+            writer = Writer(out, name, args.format, header=empty, columns=columns)
             progress = Progress(sys.stderr, len(todo), rate)
             try:
                 for start in range(0, len(asks), CHUNK):
                     if signals.received is not None:
                         break
-                    batch = client.iter_avatars(asks[start:start + CHUNK])
-                    signals.watch(batch)
+                    batch, results = _batches(client, asks[start:start + CHUNK], directory)
+                    signals.watch(batch if directory is None else batch.batch)
                     try:
-                        for chat_id, result in batch:
+                        for chat_id, result, saved in results:
                             left -= 1
                             # A result with no HTTP attempt was refused (or never asked).
                             requests += not (isinstance(result, GreenApiError) and result.attempts == 0)
                             for line in [chat_id, *copies[_key(chat_id)]]:
                                 failed += isinstance(result, GreenApiError)
-                                writer.write(_record(line, result))
+                                writer.write(_record(line, result, saved))
                                 done += 1
                                 progress.update(done, requests, left)
                     finally:
@@ -629,6 +768,8 @@ def _avatars(args: argparse.Namespace, signals: Signals) -> int:
         finally:
             if not to_stdout:
                 _close(out, name, failing)
+        print(_summary(len(todo), client, time.monotonic() - started), file=sys.stderr)
+        _write_stats(args, client)
     if signals.received is not None:
         message, status = STOPS[signal.Signals(signals.received)]
         print(f"{PROG}: {message}", file=sys.stderr)
@@ -637,12 +778,22 @@ def _avatars(args: argparse.Namespace, signals: Signals) -> int:
 
 
 def _avatar(args: argparse.Namespace) -> int:
+    directory = _download_dir(args)
+    saved: Optional[SavedAvatar] = None
     with _client(args) as client:
-        try:
-            result: Result = client.get_avatar(args.chat_id)
-        except GreenApiError as e:
-            result = e
-    Writer(_utf8_stdout(), "stdout", args.format, header=True).write(_record(args.chat_id, result))
+        if directory is None:
+            try:
+                result: Result = client.get_avatar(args.chat_id)
+            except GreenApiError as e:
+                result = e
+        else:
+            with iter_saved_avatars(client, [args.chat_id], directory) as it:
+                saved = next(it)
+            result = saved.result
+        _write_stats(args, client)
+    columns = CSV_COLUMNS + PICTURE_COLUMNS if directory is not None else CSV_COLUMNS
+    Writer(_utf8_stdout(), "stdout", args.format, header=True, columns=columns).write(
+        _record(args.chat_id, result, saved))
     return EXIT_FAILED if isinstance(result, GreenApiError) else EXIT_OK
 
 
@@ -654,6 +805,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         reconfigure(errors="backslashreplace")
     parser = _parser()
     args = parser.parse_args(argv)
+    undo_verbose = _verbose(args)
+    try:
+        return _run(parser, args)
+    finally:
+        undo_verbose()
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     with Signals() as signals:
         try:
             return _avatars(args, signals) if args.command == "avatars" else _avatar(args)

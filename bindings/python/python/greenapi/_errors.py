@@ -6,7 +6,8 @@ Every exception is a :class:`GreenApiError` with three attributes:
     the name of the C API's code in lower case: ``"invalid_argument"``, ``"timeout"``,
     ``"network"``, ``"tls"``, ``"bad_request"``, ``"unauthorized"``, ``"forbidden"``,
     ``"not_found"``, ``"rate_limited"``, ``"quota_exceeded"``, ``"server_error"``,
-    ``"http_status"``, ``"bad_response"``, ``"body_too_large"``, ``"cancelled"`` or ``"panic"``;
+    ``"http_status"``, ``"bad_response"``, ``"body_too_large"``, ``"cancelled"``, ``"expired"``
+    or ``"panic"``;
 ``http_status``
     the status of the last HTTP response, or ``None`` when none arrived;
 ``attempts``
@@ -34,6 +35,7 @@ __all__ = [
     "HttpStatusError",
     "BadResponseError",
     "CancelledError",
+    "ExpiredError",
 ]
 
 
@@ -139,3 +141,11 @@ class CancelledError(GreenApiError):
     itself, not this."""
 
     code = "cancelled"
+
+
+class ExpiredError(GreenApiError):
+    """A picture's link has expired (code ``expired``): its ``oe=`` time is past, so it was not
+    even asked, or the CDN answered 403, 404 or 410 for it. Ask ``get_avatar`` again for a new
+    link."""
+
+    code = "expired"

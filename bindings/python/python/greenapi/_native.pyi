@@ -1,6 +1,8 @@
 """The compiled part of greenapi (Rust, via PyO3). Import from ``greenapi`` instead."""
 
 import os
+from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import (
     Any,
@@ -21,9 +23,10 @@ from typing import (
 from typing_extensions import Unpack
 
 from ._errors import GreenApiError
+from ._stats import Stats
 
 __version__: str
-__all__ = ["Avatar", "AvatarIterator", "CancelToken", "Client", "_panic_for_tests", "__version__"]
+__all__ = ["Avatar", "AvatarIterator", "CancelToken", "Client", "_panic_for_tests", "file_stem", "__version__"]
 
 @final
 class Avatar:
@@ -57,6 +60,10 @@ class Avatar:
     @property
     def reason(self) -> Optional[str]:
         """Why the service could not check, e.g. ``"bad request data"``; ``None`` when it could."""
+    @property
+    def expires_at(self) -> Optional[datetime]:
+        """When the link stops working (its ``oe=`` parameter), an aware UTC ``datetime``;
+        ``None`` when the URL has none. Read from ``url_avatar``: not a field of its own."""
     @property
     def http_status(self) -> int:
         """HTTP status of the answer (200)."""
@@ -101,6 +108,9 @@ class ClientOptions(TypedDict, total=False):
     max_in_flight: int  # 64
     # 'host', 'process' or 'redis://[user:password@]host[:port][/db]'
     pacing: str  # 'host'
+    # more hosts pictures may come from, besides whatsapp.net (each with the names under it)
+    download_hosts: Union[List[str], Tuple[str, ...]]  # ()
+    max_download_bytes: int  # 5242880
 
 @final
 class Client:
@@ -127,7 +137,7 @@ class Client:
         id_instance: Union[str, int],
         api_token_instance: str,
         **options: Unpack[ClientOptions],
-    ) -> Tuple[str, Tuple[object, ...]]:
+    ) -> Tuple[str, Tuple[object, ...], Tuple[object, ...]]:
         """The arguments as the Client takes them, the token left out; for the one-shot cache."""
     def get_avatar(self, chat_id: str) -> Avatar:
         """Asks the service for the avatar of ``chat_id``.
@@ -144,6 +154,25 @@ class Client:
     def _get_avatar_until(self, chat_id: str, token: CancelToken) -> Avatar:
         """:meth:`get_avatar`, also ended (``CancelledError``) by ``token.cancel()``; for
         greenapi's asyncio layer."""
+    def download_avatar(self, avatar: Union[Avatar, str]) -> bytes:
+        """Downloads the picture ``avatar`` links to (an :class:`Avatar` or its ``url_avatar``):
+        https only, to ``whatsapp.net`` or a ``download_hosts`` entry (redirects too, at most
+        3); JPEG, PNG or WebP by type and first bytes; at most ``max_download_bytes``. Raises
+        :class:`greenapi.ExpiredError` for a link past ``expires_at`` (not asked) or one the
+        CDN answers 403/404/410 for; :class:`greenapi.BadResponseError` for what is not a
+        picture; :class:`greenapi.InvalidArgumentError` for an empty link or a host not allowed.
+        The token is never sent there."""
+    def save_avatar(self, avatar: Union[Avatar, str], path: Union[str, os.PathLike[str]]) -> Path:
+        """Downloads as :meth:`download_avatar` and saves it as ``path`` plus its type's
+        extension (``.jpg``, ``.png``, ``.webp``), written to a temporary file in the same
+        directory, flushed and renamed into place (a symlink at the final name is replaced,
+        not followed). Returns the path written."""
+    def _download_avatar_until(self, avatar: Union[Avatar, str], token: CancelToken) -> bytes:
+        """:meth:`download_avatar`, also ended by ``token.cancel()``; for the asyncio layer."""
+    def _save_avatar_until(
+        self, avatar: Union[Avatar, str], path: Union[str, os.PathLike[str]], token: CancelToken
+    ) -> Path:
+        """:meth:`save_avatar`, also ended by ``token.cancel()``; for the asyncio layer."""
     def get_avatars(
         self,
         chat_ids: Iterable[str],
@@ -177,6 +206,10 @@ class Client:
         tb: Optional[TracebackType],
     ) -> Literal[False]:
         """Closes the client; an exception from the ``with`` block goes on (never swallowed)."""
+    def stats(self) -> Stats:
+        """What this client did so far (a frozen :class:`greenapi.Stats`): calls, attempts,
+        retries, answers and failures by code, 429s, pacing waits, connections, TLS
+        handshakes, bytes, requests in flight now and the rate in force now."""
     @property
     def id_instance(self) -> str:
         """The instance id this client calls."""
@@ -236,6 +269,10 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         """Whether :meth:`cancel` was called."""
+
+def file_stem(chat_id: str) -> str:
+    """A safe file name (no extension) for ``chat_id``'s picture: characters other than ASCII
+    letters, digits and ``@ . _ + -`` become ``_``, a leading ``.`` too, at most 100 bytes."""
 
 def _panic_for_tests() -> None:
     """Test hook: panics inside the core-call wrapper; raises GreenApiError(code="panic")."""
