@@ -139,10 +139,21 @@ fn a_certificate_trusted_through_ca_file_works_and_is_kept_alive() {
     );
     // Another client trusting the same roots shares the TLS configuration, and with it the
     // session the first one was given: its handshake is resumed.
-    let other = client(&server, Some(&ca));
-    other.get_avatar("1@c.us").unwrap();
-    let s = other.stats();
-    assert_eq!((s.tls_full_handshakes, s.tls_resumed_handshakes), (0, 1));
+    // Up to three clients: a session ticket may not have been read yet by the time the next
+    // client connects on a loaded machine (CI saw one full handshake once); every handshake is
+    // counted as exactly one of the two, and one of them resumes.
+    let mut kinds = Vec::new();
+    for _ in 0..3 {
+        let other = client(&server, Some(&ca));
+        other.get_avatar("1@c.us").unwrap();
+        let s = other.stats();
+        assert_eq!(s.tls_full_handshakes + s.tls_resumed_handshakes, 1);
+        kinds.push(s.tls_resumed_handshakes);
+        if s.tls_resumed_handshakes == 1 {
+            break;
+        }
+    }
+    assert!(kinds.contains(&1), "no handshake resumed: {kinds:?}");
     std::fs::remove_file(ca).unwrap();
 }
 
