@@ -68,8 +68,11 @@ def test_nothing_at_info_for_good_answers(make_client: Callable[..., Any], caplo
     for _ in range(10):
         client.get_avatar("79001234567")
     client.get_avatars(["79001234568", "79001234569"])
-    # One line per batch, none per request.
-    assert [r.getMessage() for r in ours(caplog)] == ["batch.started: 2 ids"]
+    # A batch's start and end, none per request.
+    assert [r.getMessage() for r in ours(caplog)] == [
+        "batch.started: 2 ids",
+        "batch.finished: 2 answered, 0 failed",
+    ]
 
 
 def test_a_level_turned_on_later_counts_from_the_next_call(
