@@ -418,10 +418,25 @@ fn reset_on_close(stream: &TcpStream) {
     }
 }
 
-/// A loopback port with nothing listening on it.
+/// A loopback port with nothing listening on it: bound by a socket that never listens and is
+/// kept open for the life of the test process, so connecting is refused and no other test's
+/// server can take the port meanwhile (a port merely freed again could be, and was: a parallel
+/// test's server answered there once).
 pub fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    // SAFETY: plain socket calls on a descriptor made here; the structs are fully initialised.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let p = (&raw mut addr).cast::<libc::sockaddr>();
+        assert_eq!(libc::bind(fd, p, len), 0, "bind");
+        let mut got = len;
+        assert_eq!(libc::getsockname(fd, p, &raw mut got), 0, "getsockname");
+        u16::from_be(addr.sin_port)
+    }
 }
 
 /// The chat id a request asked for.
