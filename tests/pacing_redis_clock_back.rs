@@ -39,7 +39,7 @@ fn command(port: u16, args: &[&str]) -> Option<String> {
 
 #[test]
 fn a_redis_clock_gone_back_an_hour_blocks_every_call() {
-    let port = support::closed_port();
+    let port = support::free_port();
     let mut child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])

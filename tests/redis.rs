@@ -30,7 +30,7 @@ struct Redis {
 
 impl Redis {
     fn start(password: Option<&'static str>) -> Redis {
-        Redis::start_on(support::closed_port(), password)
+        Redis::start_on(support::free_port(), password)
     }
 
     fn start_on(port: u16, password: Option<&'static str>) -> Redis {

@@ -418,6 +418,13 @@ fn reset_on_close(stream: &TcpStream) {
     }
 }
 
+/// A loopback port free just now, for a server a test starts on it (another test could take
+/// it first; the server then fails to start, loudly).
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
 /// A loopback port with nothing listening on it: bound by a socket that never listens and is
 /// kept open for the life of the test process, so connecting is refused and no other test's
 /// server can take the port meanwhile (a port merely freed again could be, and was: a parallel
