@@ -8,8 +8,6 @@ A helper of its own rather than an ``iter_avatars(..., download_to=DIR)`` option
 wants links never starts a thread pool.
 """
 
-from __future__ import annotations
-
 import os
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
