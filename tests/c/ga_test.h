@@ -114,6 +114,16 @@ static inline ga_client_options ga_test_options(const char *api_url)
     return o;
 }
 
+/* A client of the stand-in with `ga_test_options`, at most `in_flight` requests out and no
+ * retries: each entry's result is what the stand-in did to its one request. */
+static inline ga_client *ga_test_client_in_flight(const char *api_url, unsigned in_flight)
+{
+    ga_client_options o = ga_test_options(api_url);
+    o.max_in_flight = in_flight;
+    o.max_retries = 0;
+    return ga_client_new_with_options(ga_test_id(), ga_test_token(), &o, NULL);
+}
+
 /* Port from "http://127.0.0.1:PORT[/...]"; 0 when there is none. */
 static inline int ga_url_port(const char *url)
 {

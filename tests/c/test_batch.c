@@ -16,17 +16,9 @@ static char g_ids[N][40];
 static const char *g_ptrs[N];
 static ga_result *g_out[N];
 
-static ga_client *client(const char *url, unsigned in_flight)
-{
-    ga_client_options o = ga_test_options(url);
-    o.max_in_flight = in_flight;
-    o.max_retries = 0;
-    return ga_client_new_with_options(ga_test_id(), ga_test_token(), &o, NULL);
-}
-
 static void big_batch(const char *url, int fd)
 {
-    ga_client *c = client(url, 16);
+    ga_client *c = ga_test_client_in_flight(url, 16);
     int i;
     int asked = 0;
     CHECK(c != NULL);
@@ -102,7 +94,7 @@ static int stop_after(size_t done, size_t total, void *user)
 
 static void progress_stops(const char *url, int fd)
 {
-    ga_client *c = client(url, 4);
+    ga_client *c = ga_test_client_in_flight(url, 4);
     struct stop_after s = {10, 0, 0, 1};
     int i;
     int ok = 0;
@@ -153,7 +145,7 @@ static void shutdown_stops(const char *url)
     pthread_t t;
     int i;
     int cancelled = 0;
-    g_client = client(url, 2);
+    g_client = ga_test_client_in_flight(url, 2);
     for (i = 0; i < 50; i++) {
         snprintf(g_ids[i], sizeof g_ids[i], "slow-%d@c.us", 200 + i);
         g_ptrs[i] = g_ids[i];
@@ -171,7 +163,7 @@ static void shutdown_stops(const char *url)
 
 static void refusals(const char *url)
 {
-    ga_client *c = client(url, 8);
+    ga_client *c = ga_test_client_in_flight(url, 8);
     ga_result *sentinel = (ga_result *)&g_ids[0];
     g_ptrs[0] = "79001234567";
     g_out[0] = sentinel;

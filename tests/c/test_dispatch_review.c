@@ -14,14 +14,6 @@ static char g_ids[N][40];
 static const char *g_ptrs[N];
 static ga_result *g_out[N];
 
-static ga_client *client(const char *url, unsigned in_flight)
-{
-    ga_client_options o = ga_test_options(url);
-    o.max_in_flight = in_flight;
-    o.max_retries = 0;
-    return ga_client_new_with_options(ga_test_id(), ga_test_token(), &o, NULL);
-}
-
 static void fill(const char *prefix, int n)
 {
     int i;
@@ -42,7 +34,7 @@ static int shut_down_at_first(size_t done, size_t total, void *user)
 
 static void callback_shuts_down(const char *url, int fd)
 {
-    ga_client *c = client(url, 4);
+    ga_client *c = ga_test_client_in_flight(url, 4);
     int i;
     int ok = 0;
     int cancelled = 0;
@@ -96,7 +88,7 @@ static int call_every_20(size_t done, size_t total, void *user)
 
 static void callback_calls_the_client(const char *url, int fd)
 {
-    ga_client *c = client(url, 2);
+    ga_client *c = ga_test_client_in_flight(url, 2);
     struct calls_in_callback s = {NULL, 0, 0};
     int i;
     int ok = 0;
